@@ -1,0 +1,1 @@
+"""apikeys: personal API keys for an automation platform, managed over GraphQL."""

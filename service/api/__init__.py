@@ -1,0 +1,1 @@
+"""The GraphQL edge: schema, context, types, inputs, queries, mutations."""

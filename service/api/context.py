@@ -1,0 +1,36 @@
+"""What every resolver gets: the caller and the use cases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import strawberry
+from graphql import GraphQLError
+from starlette.requests import Request
+
+from service.auth import Principal
+from service.keys import KeyService
+
+
+class Unauthenticated(GraphQLError):
+    def __init__(self) -> None:
+        super().__init__(
+            "Authentication required: send a valid session token as 'Authorization: Bearer <token>'.",
+            extensions={"code": "UNAUTHENTICATED"},
+        )
+
+
+@dataclass
+class Context:
+    request: Request
+    principal: Principal | None
+    keys: KeyService
+
+    def owner_id(self) -> str:
+        """The caller's user id; refuses the whole field when nobody is signed in."""
+        if self.principal is None:
+            raise Unauthenticated()
+        return self.principal.owner_id
+
+
+Info = strawberry.Info[Context, None]

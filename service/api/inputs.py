@@ -1,0 +1,28 @@
+"""GraphQL input types. Shape only: what a name or description may be is `service.validation`."""
+
+from __future__ import annotations
+
+import strawberry
+
+
+@strawberry.input
+class CreateApiKeyInput:
+    name: str
+    description: str | None = None
+
+
+@strawberry.input(description="Omitted fields stay unchanged; `description: null` clears it.")
+class UpdateApiKeyInput:
+    id: strawberry.ID
+    name: strawberry.Maybe[str | None]  # null is answered with a ValidationError
+    description: strawberry.Maybe[str | None]
+
+
+@strawberry.input
+class RotateApiKeyInput:
+    id: strawberry.ID
+
+
+@strawberry.input
+class DeleteApiKeyInput:
+    id: strawberry.ID

@@ -1,0 +1,92 @@
+"""Mutation root. Each mutation answers with its success type or a typed `UserError`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from service.api.context import Info
+from service.api.inputs import (
+    CreateApiKeyInput,
+    DeleteApiKeyInput,
+    RotateApiKeyInput,
+    UpdateApiKeyInput,
+)
+from service.api.types import (
+    ApiKey,
+    DefaultKeyUndeletableError,
+    DeletedApiKey,
+    KeyLimitReachedError,
+    NameTakenError,
+    NotDefaultKeyError,
+    NotFoundError,
+    ValidationError,
+    user_error,
+)
+from service.errors import ApiKeyError, ValidationFailed
+from service.keys import UNCHANGED
+
+CreateApiKeyResult = Annotated[
+    ApiKey | ValidationError | NameTakenError | KeyLimitReachedError,
+    strawberry.union("CreateApiKeyResult"),
+]
+UpdateApiKeyResult = Annotated[
+    ApiKey | ValidationError | NameTakenError | NotFoundError,
+    strawberry.union("UpdateApiKeyResult"),
+]
+RotateApiKeyResult = Annotated[
+    ApiKey | NotFoundError | NotDefaultKeyError,
+    strawberry.union("RotateApiKeyResult"),
+]
+DeleteApiKeyResult = Annotated[
+    DeletedApiKey | NotFoundError | DefaultKeyUndeletableError,
+    strawberry.union("DeleteApiKeyResult"),
+]
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Create a key (at most five per user).")
+    async def create_api_key(self, info: Info, input: CreateApiKeyInput) -> CreateApiKeyResult:
+        keys = info.context.keys
+        try:
+            stored = await keys.create_key(info.context.owner_id(), input.name, input.description)
+        except ApiKeyError as exc:
+            return user_error(exc)  # type: ignore[return-value]
+        return ApiKey.of(stored, keys)
+
+    @strawberry.mutation(description="Rename a key or change its description.")
+    async def update_api_key(self, info: Info, input: UpdateApiKeyInput) -> UpdateApiKeyResult:
+        keys = info.context.keys
+        owner_id = info.context.owner_id()
+        try:
+            name = UNCHANGED if input.name is None else input.name.value
+            if name is None:
+                raise ValidationFailed("name", "Name cannot be null; omit it to keep the name.")
+            stored = await keys.update_key(
+                owner_id,
+                input.id,
+                name=name,
+                description=UNCHANGED if input.description is None else input.description.value,
+            )
+        except ApiKeyError as exc:
+            return user_error(exc)  # type: ignore[return-value]
+        return ApiKey.of(stored, keys)
+
+    @strawberry.mutation(description="Give the default key a new secret; the old one stops working.")
+    async def rotate_api_key(self, info: Info, input: RotateApiKeyInput) -> RotateApiKeyResult:
+        keys = info.context.keys
+        try:
+            stored = await keys.rotate_key(info.context.owner_id(), input.id)
+        except ApiKeyError as exc:
+            return user_error(exc)  # type: ignore[return-value]
+        return ApiKey.of(stored, keys)
+
+    @strawberry.mutation(description="Delete a key. The default key cannot be deleted.")
+    async def delete_api_key(self, info: Info, input: DeleteApiKeyInput) -> DeleteApiKeyResult:
+        try:
+            deleted = await info.context.keys.delete_key(info.context.owner_id(), input.id)
+        except ApiKeyError as exc:
+            return user_error(exc)  # type: ignore[return-value]
+        return DeletedApiKey(id=strawberry.ID(deleted))

@@ -1,0 +1,44 @@
+"""The HTTP side of GraphQL: request -> context, and strict request bodies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from cross_web import HTTPException
+from strawberry.schema import BaseSchema
+
+from service.api.context import Context
+from service.auth import Authenticator
+from service.keys import KeyService
+
+
+class GraphQLView(GraphQL[Context, None]):
+    def __init__(
+        self,
+        schema: BaseSchema,
+        *,
+        keys: KeyService,
+        authenticator: Authenticator,
+        graphiql: bool,
+    ) -> None:
+        super().__init__(
+            schema, graphql_ide="graphiql" if graphiql else None, allow_queries_via_get=False
+        )
+        self._keys = keys
+        self._authenticator = authenticator
+
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+        assert isinstance(request, Request)  # no subscriptions, so never a WebSocket
+        principal = self._authenticator.authenticate(request.headers.get("authorization"))
+        return Context(request=request, principal=principal, keys=self._keys)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        # strawberry answers a body of `null` or `42` with a 500; it is the client's mistake.
+        value = super().parse_json(data)
+        if not isinstance(value, dict):
+            raise HTTPException(400, "The request body must be a JSON object.")
+        return value

@@ -1,0 +1,129 @@
+"""The `apikeys` command: serve, migrate, token, export-schema, makemigrations, generate-secret."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from service.settings import ConfigError, Settings, generate_secret
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="apikeys", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="apply pending migrations, then serve HTTP")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
+
+    commands.add_parser("migrate", help="apply pending database migrations")
+
+    token = commands.add_parser("token", help="print a session token (HS256 deployments)")
+    token.add_argument("--user", required=True, help="the user id (the token's `sub`)")
+    token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds (default 3600)")
+
+    export = commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
+    export.add_argument("--output", type=Path, help="write it to this file instead")
+
+    make = commands.add_parser("makemigrations", help="write a migration for each engine")
+    make.add_argument("--name", default="update")
+    make.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 when the models have changes no migration records",
+    )
+
+    commands.add_parser("generate-secret", help="print a value for a secret setting")
+
+    args = parser.parse_args(argv)
+    try:
+        return _run(args)
+    except ConfigError as exc:
+        print(f"apikeys: configuration error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "generate-secret":
+        print(generate_secret())
+        return 0
+    if args.command == "export-schema":
+        from service.api.schema import sdl
+
+        if args.output:
+            args.output.write_text(sdl())
+        else:
+            sys.stdout.write(sdl())
+        return 0
+    if args.command == "makemigrations":
+        return _make_migrations(args.name, check=args.check)
+
+    settings = Settings.from_env()
+    if args.command == "token":
+        from service.auth import Authenticator
+
+        print(Authenticator(settings.jwt).issue(args.user, ttl_seconds=args.ttl))
+        return 0
+    if args.command == "migrate":
+        _migrate(settings)
+        return 0
+    if args.command == "serve":
+        _migrate(settings)
+        _serve(settings, args.host, args.port, args.workers)
+        return 0
+    raise AssertionError(args.command)
+
+
+def _make_migrations(name: str, *, check: bool) -> int:
+    import shutil
+    import tempfile
+
+    from service.db import MIGRATIONS_ROOT, make_migrations
+
+    if not check:
+        for engine, written in asyncio.run(make_migrations(name)).items():
+            print(f"{engine}: {written or 'no changes'}")
+        return 0
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch, "migrations")
+        shutil.copytree(MIGRATIONS_ROOT, root)
+        pending = {e: w for e, w in asyncio.run(make_migrations(name, root)).items() if w}
+    for engine, written in pending.items():
+        print(f"{engine}: the models have changes no migration records ({written})")
+    if pending:
+        print("Run `apikeys makemigrations --name <what changed>` and commit the result.")
+        return 1
+    print("migrations match the models")
+    return 0
+
+
+def _migrate(settings: Settings) -> None:
+    from service.db import apply_migrations
+
+    applied = asyncio.run(apply_migrations(settings.database_url))
+    print(f"apikeys: migrations applied: {', '.join(applied) if applied else 'none pending'}")
+
+
+def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    print(f"apikeys: serving on http://{host}:{port}/graphql ({settings.env})", flush=True)
+    uvicorn.run(
+        "service.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=not settings.production,
+        # Key-authenticated clients may send keys in headers; never log headers or bodies.
+        log_level="info",
+        timeout_graceful_shutdown=10,
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

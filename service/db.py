@@ -1,0 +1,87 @@
+"""Database configuration and migrations (aerich), for SQLite and PostgreSQL.
+
+aerich writes engine-specific SQL, so each engine has its own generated migration folder:
+`migrations/sqlite/models/` and `migrations/postgres/models/`. Both are generated from the same
+models by `apikeys makemigrations`; a test fails when either disagrees with the models.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from aerich import Command
+from tortoise import Tortoise
+
+from service.settings import DEFAULT_DATABASE_URL
+
+MODELS = ["service.models", "aerich.models"]
+APP = "models"
+MIGRATIONS_ROOT = Path(__file__).resolve().parent.parent / "migrations"
+
+Engine = Literal["sqlite", "postgres"]
+ENGINES: tuple[Engine, ...] = ("sqlite", "postgres")
+
+
+def engine_of(database_url: str) -> Engine:
+    scheme = database_url.split("://", 1)[0]
+    if scheme == "sqlite":
+        return "sqlite"
+    if scheme in ("postgres", "postgresql", "asyncpg"):
+        return "postgres"
+    raise ValueError(
+        f"APIKEYS_DATABASE_URL must start with sqlite:// or postgres://, not {scheme}://."
+    )
+
+
+def tortoise_config(database_url: str) -> dict[str, Any]:
+    # The connection is named after its engine: Tortoise caches compiled SQL per connection
+    # name, and a process that talks to both engines (the test suite) must not share that cache.
+    engine = engine_of(database_url)
+    return {
+        "connections": {engine: database_url},
+        "apps": {APP: {"models": MODELS, "default_connection": engine}},
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+def migrations_location(engine: Engine, root: Path = MIGRATIONS_ROOT) -> str:
+    return str(root / engine)
+
+
+async def apply_migrations(database_url: str) -> list[str]:
+    """Apply every pending migration; returns the names of those applied."""
+    config = tortoise_config(database_url)
+    async with Command(config, app=APP, location=migrations_location(engine_of(database_url))) as cmd:
+        return await cmd.upgrade(run_in_transaction=True)
+
+
+async def make_migrations(name: str, root: Path = MIGRATIONS_ROOT) -> dict[Engine, str | None]:
+    """Write a new migration for each engine from the models' current state (no database needed).
+
+    Returns, per engine, the file written, or None when the migrations already match the models.
+    """
+    written: dict[Engine, str | None] = {}
+    for engine, url in (
+        ("sqlite", "sqlite://:memory:"),
+        ("postgres", "postgres://offline@127.0.0.1:1/offline"),
+    ):
+        location = migrations_location(engine, root)
+        cmd = Command(tortoise_config(url), app=APP, location=location)
+        cmd._init_when_aenter = False
+        async with cmd:
+            if not (Path(location) / APP).exists():
+                await cmd.init_migrations(safe=True)
+                written[engine] = "init"
+                continue
+            # aerich skips its own init when an earlier engine's run left Tortoise initialised.
+            await Tortoise.init(config=cmd.tortoise_config)
+            await cmd.init(offline=True)
+            written[engine] = await cmd.migrate(name, no_input=True, offline=True) or None
+    return written
+
+
+# The aerich CLI reads this (pyproject `[tool.aerich]`); the service itself never does.
+TORTOISE_ORM = tortoise_config(os.environ.get("APIKEYS_DATABASE_URL", DEFAULT_DATABASE_URL))

@@ -1,0 +1,164 @@
+"""Use cases of the settings page: list, create, update, rotate, delete an owner's keys.
+
+No GraphQL and no HTTP here: each use case takes primitives and returns a `StoredKey`, or raises
+one of `service.errors`. Every change runs inside `repository.locked(owner)`, the one transaction
+that holds the owner's lock, so the rules below hold however many requests arrive at once:
+- every owner has exactly one default key, created the first time they touch the service;
+- an owner has at most `max_keys` keys;
+- names are unique per owner, case-insensitively;
+- the default key can be rotated but not deleted; no other key can be rotated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+from service.errors import (
+    DefaultKeyUndeletable,
+    KeyLimitReached,
+    NameTaken,
+    NotDefaultKey,
+    NotFound,
+)
+from service.repository import (
+    KeyRepository,
+    LockedOwner,
+    NewKey,
+    StoredKey,
+    canonical_id,
+    new_key_id,
+)
+from service.security import KeyVault
+from service.validation import clean_description, clean_name, name_key
+
+DEFAULT_KEY_NAME: Final = "Default"
+
+
+class _Unchanged:
+    def __repr__(self) -> str:
+        return "UNCHANGED"
+
+
+UNCHANGED: Final = _Unchanged()
+"""An update argument that was not given: the field keeps its value."""
+
+
+class KeyService:
+    def __init__(self, repository: KeyRepository, vault: KeyVault, max_keys: int) -> None:
+        self._repo = repository
+        self._vault = vault
+        self.max_keys = max_keys
+
+    async def list_keys(self, owner_id: str) -> Sequence[StoredKey]:
+        """The owner's keys, default first, then oldest first; creates the default on first use."""
+        keys = await self._repo.list(owner_id)
+        if keys:
+            return keys
+        async with self._repo.locked(owner_id) as owner:
+            return await self._ensure_default(owner)
+
+    async def get_key(self, owner_id: str, key_id: str) -> StoredKey | None:
+        return await self._repo.get(owner_id, key_id)
+
+    async def create_key(self, owner_id: str, name: str, description: str | None) -> StoredKey:
+        clean, key = clean_name(name)
+        description = clean_description(description)
+        async with self._repo.locked(owner_id) as owner:
+            keys = await self._ensure_default(owner)
+            if len(keys) >= self.max_keys:
+                raise KeyLimitReached(self.max_keys)
+            if await owner.name_in_use(key):
+                raise NameTaken()
+            return await self._insert(owner, clean, key, description, is_default=False)
+
+    async def update_key(
+        self,
+        owner_id: str,
+        key_id: str,
+        *,
+        name: str | _Unchanged = UNCHANGED,
+        description: str | None | _Unchanged = UNCHANGED,
+    ) -> StoredKey:
+        changes: dict[str, object] = {}
+        if not isinstance(name, _Unchanged):
+            changes["name"], changes["name_key"] = clean_name(name)
+        if not isinstance(description, _Unchanged):
+            changes["description"] = clean_description(description)
+        async with self._repo.locked(owner_id) as owner:
+            target = _find(await self._ensure_default(owner), key_id)
+            new_name_key = changes.get("name_key")
+            if isinstance(new_name_key, str) and await owner.name_in_use(
+                new_name_key, except_id=target.id
+            ):
+                raise NameTaken()
+            updated = await owner.update(target.id, **changes)
+            assert updated is not None  # found above, under the owner's lock
+            return updated
+
+    async def rotate_key(self, owner_id: str, key_id: str) -> StoredKey:
+        """Gives the default key a new secret; the old one stops working at once."""
+        async with self._repo.locked(owner_id) as owner:
+            keys = await self._ensure_default(owner)
+            target = _find(keys, key_id)
+            if not target.is_default:
+                raise NotDefaultKey()
+            issued = self._vault.issue(owner_id=owner_id, key_id=target.id)
+            rotated = await owner.update(
+                target.id,
+                key_hash=issued.key_hash,
+                key_ciphertext=issued.ciphertext,
+                key_last_four=issued.last_four,
+            )
+            assert rotated is not None  # found above, under the owner's lock
+            return rotated
+
+    async def delete_key(self, owner_id: str, key_id: str) -> str:
+        async with self._repo.locked(owner_id) as owner:
+            keys = await self._ensure_default(owner)
+            target = _find(keys, key_id)
+            if target.is_default:
+                raise DefaultKeyUndeletable()
+            await owner.delete(target.id)
+            return target.id
+
+    def reveal(self, key: StoredKey) -> str:
+        """The full secret, for its owner's eyes."""
+        return self._vault.reveal(key.key_ciphertext, owner_id=key.owner_id, key_id=key.id)
+
+    def masked(self, key: StoredKey) -> str:
+        return self._vault.format.mask(key.key_last_four)
+
+    async def _ensure_default(self, owner: LockedOwner) -> Sequence[StoredKey]:
+        keys = await owner.keys()
+        if keys:
+            return keys
+        # Keys only exist beside their default, which cannot be deleted: none means a first visit.
+        name = DEFAULT_KEY_NAME
+        return [await self._insert(owner, name, name_key(name), None, is_default=True)]
+
+    async def _insert(
+        self, owner: LockedOwner, name: str, key: str, description: str | None, *, is_default: bool
+    ) -> StoredKey:
+        key_id = new_key_id()
+        issued = self._vault.issue(owner_id=owner.owner_id, key_id=key_id)
+        return await owner.insert(
+            NewKey(
+                id=key_id,
+                name=name,
+                name_key=key,
+                description=description,
+                is_default=is_default,
+                key_hash=issued.key_hash,
+                key_ciphertext=issued.ciphertext,
+                key_last_four=issued.last_four,
+            )
+        )
+
+
+def _find(keys: Sequence[StoredKey], key_id: str) -> StoredKey:
+    wanted = canonical_id(key_id)
+    for key in keys:
+        if key.id == wanted:
+            return key
+    raise NotFound()

@@ -1,0 +1,45 @@
+"""Tortoise models: the tables and their constraints, no business rules."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Owner(Model):
+    """A platform user who has touched this service; `id` is the session token's `sub`.
+
+    The row exists so that every change to a user's keys can lock it: that lock is what keeps
+    "at most N keys, exactly one default" true when requests for one user arrive together.
+    """
+
+    id = fields.CharField(primary_key=True, max_length=255)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "owners"
+
+
+class ApiKey(Model):
+    id = fields.UUIDField(primary_key=True)
+    owner: fields.ForeignKeyRelation[Owner] = fields.ForeignKeyField(
+        "models.Owner", related_name="api_keys", on_delete=fields.CASCADE
+    )
+    owner_id: str
+    name = fields.CharField(max_length=64)
+    # Case-folded name; the unique constraint below makes names unique per owner regardless of case.
+    name_key = fields.CharField(max_length=256)
+    description = fields.CharField(max_length=500, null=True)
+    is_default = fields.BooleanField(default=False)
+    # HMAC-SHA256 of the key under the pepper: the lookup for verification. Never the key itself.
+    key_hash = fields.CharField(max_length=64, unique=True)
+    # AES-GCM ciphertext of the key, so its owner can see it again.
+    key_ciphertext = fields.BinaryField()
+    key_last_four = fields.CharField(max_length=4)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+    last_used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "api_keys"
+        unique_together = (("owner", "name_key"),)

@@ -1,0 +1,170 @@
+"""The only module that runs queries. Every query is filtered by owner.
+
+Ownership lives in the query (`WHERE owner_id = ? AND id = ?`), never in an `if` after it, so a
+key that exists but belongs to someone else is, to the caller, exactly a key that does not exist.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from service.errors import NameTaken
+from service.models import ApiKey, Owner
+
+# Default key first, then oldest first; the id breaks ties between keys made in one instant.
+_ORDER = ("-is_default", "created_at", "id")
+
+
+@dataclass(frozen=True)
+class StoredKey:
+    """A key as stored: never the secret, only its ciphertext and last four characters."""
+
+    id: str
+    owner_id: str
+    name: str
+    description: str | None
+    is_default: bool
+    key_ciphertext: bytes
+    key_last_four: str
+    created_at: datetime
+    updated_at: datetime
+    last_used_at: datetime | None
+
+
+@dataclass(frozen=True)
+class NewKey:
+    id: str
+    name: str
+    name_key: str
+    description: str | None
+    is_default: bool
+    key_hash: str
+    key_ciphertext: bytes
+    key_last_four: str
+
+
+def _stored(row: ApiKey) -> StoredKey:
+    return StoredKey(
+        id=str(row.id),
+        owner_id=row.owner_id,
+        name=row.name,
+        description=row.description,
+        is_default=row.is_default,
+        key_ciphertext=bytes(row.key_ciphertext),
+        key_last_four=row.key_last_four,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        last_used_at=row.last_used_at,
+    )
+
+
+def _uuid(key_id: str) -> uuid.UUID | None:
+    """A malformed id names no key: it is answered like any other unknown id."""
+    try:
+        return uuid.UUID(key_id)
+    except (ValueError, AttributeError, TypeError):
+        return None
+
+
+def canonical_id(key_id: str) -> str | None:
+    pk = _uuid(key_id)
+    return None if pk is None else str(pk)
+
+
+def new_key_id() -> str:
+    return str(uuid.uuid4())
+
+
+class KeyRepository:
+    async def list(self, owner_id: str) -> list[StoredKey]:
+        rows = await ApiKey.filter(owner_id=owner_id).order_by(*_ORDER)
+        return [_stored(row) for row in rows]
+
+    async def get(self, owner_id: str, key_id: str) -> StoredKey | None:
+        pk = _uuid(key_id)
+        if pk is None:
+            return None
+        row = await ApiKey.get_or_none(owner_id=owner_id, id=pk)
+        return _stored(row) if row else None
+
+    @asynccontextmanager
+    async def locked(self, owner_id: str) -> AsyncIterator[LockedOwner]:
+        """One transaction holding the owner's lock: changes inside it see no concurrent change.
+
+        PostgreSQL: the owner row is created if missing, then locked with SELECT ... FOR UPDATE.
+        SQLite ignores FOR UPDATE, but the INSERT that opens the transaction takes the database's
+        write lock before anything is read, which serialises writers just the same.
+        """
+        async with in_transaction() as conn:
+            await Owner.bulk_create([Owner(id=owner_id)], ignore_conflicts=True, using_db=conn)
+            await Owner.select_for_update().using_db(conn).get(id=owner_id)
+            yield LockedOwner(conn, owner_id)
+
+
+class LockedOwner:
+    """One owner's keys, inside the transaction that holds the owner's lock."""
+
+    def __init__(self, conn: BaseDBAsyncClient, owner_id: str) -> None:
+        self._conn = conn
+        self.owner_id = owner_id
+
+    def _keys(self) -> Any:
+        return ApiKey.filter(owner_id=self.owner_id).using_db(self._conn)
+
+    async def keys(self) -> Sequence[StoredKey]:
+        rows = await self._keys().order_by(*_ORDER)
+        return [_stored(row) for row in rows]
+
+    async def name_in_use(self, name_key: str, *, except_id: str | None = None) -> bool:
+        query = self._keys().filter(name_key=name_key)
+        if except_id is not None:
+            query = query.exclude(id=except_id)
+        return bool(await query.exists())
+
+    async def insert(self, key: NewKey) -> StoredKey:
+        try:
+            row = await ApiKey.create(
+                using_db=self._conn,
+                id=key.id,
+                owner_id=self.owner_id,
+                name=key.name,
+                name_key=key.name_key,
+                description=key.description,
+                is_default=key.is_default,
+                key_hash=key.key_hash,
+                key_ciphertext=key.key_ciphertext,
+                key_last_four=key.key_last_four,
+            )
+        except IntegrityError:
+            # The lock makes this unreachable through the use cases; the constraint still holds.
+            raise NameTaken() from None
+        return _stored(row)
+
+    async def update(self, key_id: str, **changes: Any) -> StoredKey | None:
+        pk = _uuid(key_id)
+        if pk is None:
+            return None
+        row = await self._keys().get_or_none(id=pk)
+        if row is None:
+            return None
+        for field, value in changes.items():
+            setattr(row, field, value)
+        try:
+            await row.save(using_db=self._conn)
+        except IntegrityError:
+            raise NameTaken() from None
+        return _stored(row)
+
+    async def delete(self, key_id: str) -> None:
+        pk = _uuid(key_id)
+        if pk is not None:
+            await self._keys().filter(id=pk).delete()

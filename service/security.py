@@ -1,0 +1,146 @@
+"""API key format, generation, checksum, hashing and encryption: small pure functions.
+
+A key looks like `blk_` + 32 base62 characters of randomness (190 bits, from `secrets`) + a 6
+character base62 CRC32 checksum of everything before it, e.g. `blk_4eC39HqLyjWDarjtT1zdp7dc3ZcS5ukS0ua7Rz`.
+The checksum lets a mistyped or truncated key be refused without touching the database, and lets
+secret scanners recognise our keys with few false positives (GitHub's token format does the same).
+
+Storage never holds a key in plaintext:
+- `hash_key`: HMAC-SHA256 under a server-side pepper, for lookup. A fast keyed hash is right here:
+  keys carry 190 bits of entropy, so there is nothing for a slow hash (bcrypt, argon2) to protect
+  against, and verification is on the hot path of every request. The pepper lives outside the
+  database, so a dump alone cannot even confirm a guessed key.
+- `KeyCipher`: AES-256-GCM under a separate encryption key, so the owner can see the key again. The
+  associated data binds a ciphertext to its owner and row: copied onto another user's row, it no
+  longer decrypts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import secrets
+import zlib
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+RANDOM_LENGTH = 32
+CHECKSUM_LENGTH = 6
+_NONCE_LENGTH = 12
+_CIPHERTEXT_VERSION = b"\x01"
+
+
+def _base62(number: int, width: int) -> str:
+    digits = []
+    for _ in range(width):
+        number, digit = divmod(number, 62)
+        digits.append(BASE62[digit])
+    return "".join(reversed(digits))
+
+
+def checksum(body: str) -> str:
+    return _base62(zlib.crc32(body.encode("ascii")), CHECKSUM_LENGTH)
+
+
+class KeyFormat:
+    """The shape of this deployment's keys: prefix, randomness, checksum."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        tail = RANDOM_LENGTH + CHECKSUM_LENGTH
+        self._pattern = re.compile(re.escape(prefix) + f"[0-9A-Za-z]{{{tail}}}")
+
+    @property
+    def length(self) -> int:
+        return len(self.prefix) + RANDOM_LENGTH + CHECKSUM_LENGTH
+
+    def generate(self) -> str:
+        body = self.prefix + "".join(secrets.choice(BASE62) for _ in range(RANDOM_LENGTH))
+        return body + checksum(body)
+
+    def is_well_formed(self, candidate: str) -> bool:
+        """Prefix, length, alphabet and checksum; no database needed."""
+        if self._pattern.fullmatch(candidate) is None:
+            return False
+        body, check = candidate[:-CHECKSUM_LENGTH], candidate[-CHECKSUM_LENGTH:]
+        return hmac.compare_digest(checksum(body), check)
+
+    def mask(self, last_four: str) -> str:
+        """What the settings page shows before a key is revealed: prefix and last four only."""
+        return f"{self.prefix}****{last_four}"
+
+
+def last_four(key: str) -> str:
+    return key[-4:]
+
+
+def hash_key(pepper: bytes, key: str) -> str:
+    return hmac.new(pepper, key.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+class KeyCipher:
+    """AES-256-GCM encryption of keys at rest, bound to (owner, key id)."""
+
+    def __init__(self, encryption_key: bytes) -> None:
+        self._aead = AESGCM(encryption_key)
+
+    def encrypt(self, key: str, *, owner_id: str, key_id: str) -> bytes:
+        nonce = os.urandom(_NONCE_LENGTH)
+        sealed = self._aead.encrypt(nonce, key.encode("ascii"), _aad(owner_id, key_id))
+        return _CIPHERTEXT_VERSION + nonce + sealed
+
+    def decrypt(self, blob: bytes, *, owner_id: str, key_id: str) -> str:
+        if blob[:1] != _CIPHERTEXT_VERSION:
+            raise DecryptionError("Unknown ciphertext version.")
+        nonce, sealed = blob[1 : 1 + _NONCE_LENGTH], blob[1 + _NONCE_LENGTH :]
+        try:
+            return self._aead.decrypt(nonce, sealed, _aad(owner_id, key_id)).decode("ascii")
+        except InvalidTag:
+            raise DecryptionError("Stored key does not decrypt under this encryption key.") from None
+
+
+class DecryptionError(Exception):
+    """A stored ciphertext is corrupt, moved between rows, or from another encryption key."""
+
+
+def _aad(owner_id: str, key_id: str) -> bytes:
+    return f"apikeys/v1\x00{owner_id}\x00{key_id}".encode()
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A freshly generated key and what is stored for it. `secret` is shown once, never stored."""
+
+    secret: str
+    key_hash: str
+    ciphertext: bytes
+    last_four: str
+
+
+class KeyVault:
+    """Everything that turns a key into what is stored, and a stored key back into a key."""
+
+    def __init__(self, key_format: KeyFormat, pepper: bytes, encryption_key: bytes) -> None:
+        self.format = key_format
+        self._pepper = pepper
+        self._cipher = KeyCipher(encryption_key)
+
+    def issue(self, *, owner_id: str, key_id: str) -> IssuedKey:
+        secret = self.format.generate()
+        return IssuedKey(
+            secret=secret,
+            key_hash=self.lookup_hash(secret),
+            ciphertext=self._cipher.encrypt(secret, owner_id=owner_id, key_id=key_id),
+            last_four=last_four(secret),
+        )
+
+    def lookup_hash(self, key: str) -> str:
+        return hash_key(self._pepper, key)
+
+    def reveal(self, ciphertext: bytes, *, owner_id: str, key_id: str) -> str:
+        return self._cipher.decrypt(ciphertext, owner_id=owner_id, key_id=key_id)

@@ -1,0 +1,182 @@
+"""Configuration, read once from the environment into one frozen `Settings`.
+
+Every variable is named `APIKEYS_*` and documented in the README. Secrets are wrapped in `Secret`
+so that a settings object can be printed or logged without revealing them.
+
+In development, missing secrets (pepper, encryption key, JWT secret) are generated once and kept in
+a local state directory (mode 0700, file mode 0600), so restarts and several workers agree on them.
+With `APIKEYS_ENV=production` the service refuses to start without them: a generated secret there
+would silently invalidate every stored key on the next machine.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+DEFAULT_DATABASE_URL = "sqlite://apikeys.sqlite3"
+_PREFIX_RE = re.compile(r"^[a-z][a-z0-9]{0,9}_$")
+
+
+class ConfigError(Exception):
+    """The environment does not describe a runnable service; the message names the variable."""
+
+
+class Secret:
+    """A value that must not appear in logs or reprs."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: bytes) -> None:
+        self._value = value
+
+    def reveal(self) -> bytes:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class JwtSettings:
+    """How session tokens from the platform's identity provider are checked."""
+
+    secret: Secret | None  # HS256 shared secret
+    public_key: str | None  # PEM, RS256 or ES256
+    issuer: str | None
+    audience: str | None
+    leeway_seconds: int = 30
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: Literal["development", "production"]
+    database_url: str
+    jwt: JwtSettings
+    pepper: Secret
+    encryption_key: Secret
+    key_prefix: str = "blk_"
+    max_keys_per_user: int = 5
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env_vars = os.environ if environ is None else environ
+        env = env_vars.get("APIKEYS_ENV", "development").strip().lower()
+        if env not in ("development", "production"):
+            raise ConfigError("APIKEYS_ENV must be 'development' or 'production'.")
+        production = env == "production"
+        state = _DevState(Path(env_vars.get("APIKEYS_STATE_DIR", ".apikeys")), production)
+
+        pepper = _secret_bytes(env_vars, "APIKEYS_PEPPER", state)
+        encryption_key = _secret_bytes(env_vars, "APIKEYS_ENCRYPTION_KEY", state)
+        if pepper.reveal() == encryption_key.reveal():
+            raise ConfigError("APIKEYS_PEPPER and APIKEYS_ENCRYPTION_KEY must be different keys.")
+
+        public_key = env_vars.get("APIKEYS_JWT_PUBLIC_KEY") or None
+        jwt_secret_raw = env_vars.get("APIKEYS_JWT_SECRET") or None
+        if public_key and jwt_secret_raw:
+            raise ConfigError("Set either APIKEYS_JWT_SECRET or APIKEYS_JWT_PUBLIC_KEY, not both.")
+        jwt_secret: Secret | None = None
+        if jwt_secret_raw:
+            if len(jwt_secret_raw.encode()) < 32:
+                raise ConfigError("APIKEYS_JWT_SECRET must be at least 32 bytes long.")
+            jwt_secret = Secret(jwt_secret_raw.encode())
+        elif not public_key:
+            if production:
+                raise ConfigError(
+                    "APIKEYS_JWT_SECRET or APIKEYS_JWT_PUBLIC_KEY is required in production."
+                )
+            jwt_secret = Secret(state.get("APIKEYS_JWT_SECRET").encode())
+
+        prefix = env_vars.get("APIKEYS_KEY_PREFIX", "blk_")
+        if not _PREFIX_RE.match(prefix):
+            raise ConfigError(
+                "APIKEYS_KEY_PREFIX must be 2-11 lowercase letters or digits ending in '_'"
+                " (for example 'blk_')."
+            )
+
+        return cls(
+            env="production" if production else "development",
+            database_url=env_vars.get("APIKEYS_DATABASE_URL", DEFAULT_DATABASE_URL),
+            jwt=JwtSettings(
+                secret=jwt_secret,
+                public_key=public_key,
+                issuer=env_vars.get("APIKEYS_JWT_ISSUER") or None,
+                audience=env_vars.get("APIKEYS_JWT_AUDIENCE") or None,
+            ),
+            pepper=pepper,
+            encryption_key=encryption_key,
+            key_prefix=prefix,
+            max_keys_per_user=_int(env_vars, "APIKEYS_MAX_KEYS_PER_USER", 5, minimum=1),
+        )
+
+
+def generate_secret() -> str:
+    """A fresh 256-bit secret in the form `APIKEYS_PEPPER` and `APIKEYS_ENCRYPTION_KEY` take."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+
+def _secret_bytes(environ: Mapping[str, str], name: str, state: _DevState) -> Secret:
+    raw = environ.get(name) or state.get(name)
+    try:
+        value = base64.urlsafe_b64decode(raw.encode())
+    except (binascii.Error, ValueError):
+        value = b""
+    if len(value) != 32:
+        raise ConfigError(
+            f"{name} must be 32 random bytes, URL-safe base64 encoded"
+            " (generate one with `apikeys generate-secret`)."
+        )
+    return Secret(value)
+
+
+def _int(environ: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number.") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}.")
+    return value
+
+
+class _DevState:
+    """Secrets generated for local development, kept in `<state dir>/secrets.json` (mode 0600)."""
+
+    def __init__(self, directory: Path, production: bool) -> None:
+        self.directory = directory
+        self.production = production
+
+    def get(self, name: str) -> str:
+        if self.production:
+            raise ConfigError(f"{name} is required when APIKEYS_ENV=production.")
+        path = self.directory / "secrets.json"
+        values: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+        if name not in values:
+            values[name] = generate_secret()
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            # Write to a private temporary file, then rename, so the secret is never readable by
+            # others and a crash never leaves a half-written file behind.
+            tmp = path.with_suffix(".tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                json.dump(values, handle)
+            os.replace(tmp, path)
+        return values[name]

@@ -1,0 +1,198 @@
+"""Fixtures: a fresh database per engine per test run, and the app over HTTP.
+
+Every test that touches storage runs on SQLite and on PostgreSQL (the `backend` parameter).
+Each run creates its own SQLite file and its own PostgreSQL database (`apikeys_test_<pid>_<hex>`),
+migrated with `apikeys migrate` exactly as production is, and drops it at the end, so runs never
+collide. Tables are emptied between tests.
+
+PostgreSQL is found at APIKEYS_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/test).
+When it is unreachable its tests are skipped, except under CI=true, where that fails the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from starlette.applications import Starlette
+from tortoise import connections
+
+from service.app import create_app
+from service.auth import Authenticator
+from service.db import engine_of
+from service.settings import Settings, generate_secret
+
+ROOT = Path(__file__).resolve().parent.parent
+POSTGRES_ADMIN_URL = os.environ.get(
+    "APIKEYS_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test"
+)
+BACKENDS = ("sqlite", "postgres")
+
+
+def base_env(database_url: str) -> dict[str, str]:
+    """A complete, explicit configuration: tests never read the developer's environment."""
+    return {
+        "APIKEYS_DATABASE_URL": database_url,
+        "APIKEYS_PEPPER": TEST_PEPPER,
+        "APIKEYS_ENCRYPTION_KEY": TEST_ENCRYPTION_KEY,
+        "APIKEYS_JWT_SECRET": TEST_JWT_SECRET,
+    }
+
+
+TEST_PEPPER = generate_secret()
+TEST_ENCRYPTION_KEY = generate_secret()
+TEST_JWT_SECRET = generate_secret()
+
+
+def run_cli(*args: str, env: dict[str, str], cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    full_env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), **env}
+    return subprocess.run(
+        [sys.executable, "-m", "service.cli", *args],
+        env=full_env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _postgres_url(database: str) -> str:
+    base, _, _ = POSTGRES_ADMIN_URL.rpartition("/")
+    return f"{base}/{database}"
+
+
+async def _admin(sql: str) -> None:
+    conn = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def _postgres_unreachable() -> str | None:
+    try:
+        asyncio.run(_admin("SELECT 1"))
+    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+        return f"PostgreSQL at {POSTGRES_ADMIN_URL} is unreachable: {exc!r}"
+    return None
+
+
+@dataclass(frozen=True)
+class Database:
+    backend: str
+    url: str
+
+
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Database | str]]:
+    """One migrated database per engine for this run; a string says why an engine is missing."""
+    found: dict[str, Database | str] = {}
+    sqlite_url = f"sqlite://{tmp_path_factory.mktemp('sqlite') / 'apikeys.sqlite3'}"
+    found["sqlite"] = Database("sqlite", sqlite_url)
+
+    pg_name = f"apikeys_test_{os.getpid()}_{secrets.token_hex(4)}"
+    reason = _postgres_unreachable()
+    if reason is None:
+        asyncio.run(_admin(f'CREATE DATABASE "{pg_name}"'))
+        found["postgres"] = Database("postgres", _postgres_url(pg_name))
+    else:
+        found["postgres"] = reason
+
+    for db in found.values():
+        if isinstance(db, Database):
+            result = run_cli("migrate", env=base_env(db.url))
+            assert result.returncode == 0, result.stderr
+    yield found
+    if reason is None:
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=BACKENDS)
+def database(request: pytest.FixtureRequest, databases: dict[str, Database | str]) -> Database:
+    db = databases[request.param]
+    if isinstance(db, str):
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{db} (CI=true: PostgreSQL is required)")
+        pytest.skip(db)
+    return db
+
+
+def make_settings(database: Database, **overrides: str) -> Settings:
+    return Settings.from_env({**base_env(database.url), **overrides})
+
+
+@pytest.fixture
+def settings(database: Database) -> Settings:
+    return make_settings(database)
+
+
+async def _empty_tables(backend: str) -> None:
+    conn = connections.get(backend)
+    for table in ("api_keys", "owners"):
+        await conn.execute_script(f'DELETE FROM "{table}"')
+
+
+def settings_backend(settings: Settings) -> str:
+    return engine_of(settings.database_url)
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[Starlette]:
+    """The application with its lifespan running (the database connected), on empty tables."""
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        await _empty_tables(settings_backend(settings))
+        yield application
+
+
+class Api:
+    """A GraphQL client for tests: `await api.gql(query, user="alice", **variables)`."""
+
+    def __init__(self, client: httpx.AsyncClient, authenticator: Authenticator) -> None:
+        self.client = client
+        self.authenticator = authenticator
+
+    def token(self, user: str) -> str:
+        return self.authenticator.issue(user)
+
+    async def post(self, body: Any, headers: dict[str, str] | None = None) -> httpx.Response:
+        return await self.client.post("/graphql", json=body, headers=headers or {})
+
+    async def post_as(self, user: str, query: str, **variables: Any) -> str:
+        """The raw answer (status and body), for comparing answers byte for byte."""
+        headers = {"Authorization": f"Bearer {self.token(user)}"}
+        response = await self.post({"query": query, "variables": variables}, headers)
+        return f"{response.status_code} {response.text}"
+
+    async def gql(
+        self, query: str, *, user: str | None = "alice", **variables: Any
+    ) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {self.token(user)}"} if user else {}
+        response = await self.post({"query": query, "variables": variables}, headers)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def data(self, query: str, *, user: str = "alice", **variables: Any) -> dict[str, Any]:
+        """The `data` of a query that must not fail."""
+        body = await self.gql(query, user=user, **variables)
+        assert "errors" not in body, body
+        data: dict[str, Any] = body["data"]
+        return data
+
+
+@pytest.fixture
+async def api(app: Starlette, settings: Settings) -> AsyncIterator[Api]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://apikeys.test") as client:
+        yield Api(client, Authenticator(settings.jwt))
