@@ -67,7 +67,7 @@ class Authenticator:
         except jwt.PyJWTError:
             return None
         subject = claims.get("sub")
-        if not _valid_subject(subject):
+        if not isinstance(subject, str) or not _valid_subject(subject):
             return None
         return Principal(owner_id=subject)
 

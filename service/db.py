@@ -54,7 +54,9 @@ def migrations_location(engine: Engine, root: Path = MIGRATIONS_ROOT) -> str:
 async def apply_migrations(database_url: str) -> list[str]:
     """Apply every pending migration; returns the names of those applied."""
     config = tortoise_config(database_url)
-    async with Command(config, app=APP, location=migrations_location(engine_of(database_url))) as cmd:
+    async with Command(
+        config, app=APP, location=migrations_location(engine_of(database_url))
+    ) as cmd:
         return await cmd.upgrade(run_in_transaction=True)
 
 
@@ -64,10 +66,11 @@ async def make_migrations(name: str, root: Path = MIGRATIONS_ROOT) -> dict[Engin
     Returns, per engine, the file written, or None when the migrations already match the models.
     """
     written: dict[Engine, str | None] = {}
-    for engine, url in (
-        ("sqlite", "sqlite://:memory:"),
-        ("postgres", "postgres://offline@127.0.0.1:1/offline"),
-    ):
+    offline_urls: dict[Engine, str] = {
+        "sqlite": "sqlite://:memory:",
+        "postgres": "postgres://offline@127.0.0.1:1/offline",  # never connected to
+    }
+    for engine, url in offline_urls.items():
         location = migrations_location(engine, root)
         cmd = Command(tortoise_config(url), app=APP, location=location)
         cmd._init_when_aenter = False

@@ -1,7 +1,8 @@
 """API key format, generation, checksum, hashing and encryption: small pure functions.
 
 A key looks like `blk_` + 32 base62 characters of randomness (190 bits, from `secrets`) + a 6
-character base62 CRC32 checksum of everything before it, e.g. `blk_4eC39HqLyjWDarjtT1zdp7dc3ZcS5ukS0ua7Rz`.
+character base62 CRC32 checksum of everything before it:
+`blk_4eC39HqLyjWDarjtT1zdp7dc3ZcS5ukS0ua7Rz`.
 The checksum lets a mistyped or truncated key be refused without touching the database, and lets
 secret scanners recognise our keys with few false positives (GitHub's token format does the same).
 
@@ -23,7 +24,7 @@ import os
 import re
 import secrets
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -101,7 +102,9 @@ class KeyCipher:
         try:
             return self._aead.decrypt(nonce, sealed, _aad(owner_id, key_id)).decode("ascii")
         except InvalidTag:
-            raise DecryptionError("Stored key does not decrypt under this encryption key.") from None
+            raise DecryptionError(
+                "Stored key does not decrypt under this encryption key."
+            ) from None
 
 
 class DecryptionError(Exception):
@@ -116,7 +119,7 @@ def _aad(owner_id: str, key_id: str) -> bytes:
 class IssuedKey:
     """A freshly generated key and what is stored for it. `secret` is shown once, never stored."""
 
-    secret: str
+    secret: str = field(repr=False)
     key_hash: str
     ciphertext: bytes
     last_four: str

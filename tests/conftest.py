@@ -58,6 +58,7 @@ def run_cli(*args: str, env: dict[str, str], cwd: Path = ROOT) -> subprocess.Com
     full_env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), **env}
     return subprocess.run(
         [sys.executable, "-m", "service.cli", *args],
+        check=False,
         env=full_env,
         cwd=cwd,
         capture_output=True,
@@ -82,7 +83,7 @@ async def _admin(sql: str) -> None:
 def _postgres_unreachable() -> str | None:
     try:
         asyncio.run(_admin("SELECT 1"))
-    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
         return f"PostgreSQL at {POSTGRES_ADMIN_URL} is unreachable: {exc!r}"
     return None
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from service.api.schema import sdl
 from tests.conftest import ROOT, run_cli
 
 
 def test_committed_schema_is_the_exported_schema() -> None:
     committed = (ROOT / "schema.graphql").read_text()
-    assert committed == sdl(), "schema.graphql is stale: run `apikeys export-schema --output schema.graphql`"
+    assert committed == sdl(), (
+        "schema.graphql is stale: run `apikeys export-schema --output schema.graphql`"
+    )
 
 
 def test_export_schema_command_prints_the_schema() -> None:
@@ -27,7 +27,9 @@ def test_migrations_record_every_model_change() -> None:
 
 def test_both_engines_have_the_same_migration_history() -> None:
     def names(engine: str) -> list[str]:
-        return sorted(p.name.split("_", 2)[2] for p in (ROOT / "migrations" / engine / "models").glob("*.py"))
+        return sorted(
+            p.name.split("_", 2)[2] for p in (ROOT / "migrations" / engine / "models").glob("*.py")
+        )
 
     assert names("sqlite") == names("postgres")
     assert names("sqlite"), "no migrations found"

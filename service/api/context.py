@@ -15,7 +15,8 @@ from service.keys import KeyService
 class Unauthenticated(GraphQLError):
     def __init__(self) -> None:
         super().__init__(
-            "Authentication required: send a valid session token as 'Authorization: Bearer <token>'.",
+            "Authentication required: send a valid session token"
+            " as 'Authorization: Bearer <token>'.",
             extensions={"code": "UNAUTHENTICATED"},
         )
 

@@ -74,7 +74,9 @@ class Mutation:
             return user_error(exc)  # type: ignore[return-value]
         return ApiKey.of(stored, keys)
 
-    @strawberry.mutation(description="Give the default key a new secret; the old one stops working.")
+    @strawberry.mutation(
+        description="Give the default key a new secret; the old one stops working."
+    )
     async def rotate_api_key(self, info: Info, input: RotateApiKeyInput) -> RotateApiKeyResult:
         keys = info.context.keys
         try:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import logging
 
 import strawberry
-from graphql import GraphQLError, NoSchemaIntrospectionCustomRule
+from graphql import ASTValidationRule, GraphQLError, NoSchemaIntrospectionCustomRule
 from strawberry.extensions import AddValidationRules, MaskErrors, ParserCache, ValidationCache
-
 from strawberry.types import ExecutionContext
 
 from service.api.mutations import Mutation
@@ -38,12 +37,14 @@ class Schema(strawberry.Schema):
 def build_schema(*, production: bool = False) -> strawberry.Schema:
     """In production the schema cannot be introspected: clients are written against
     `schema.graphql`, and a stranger gains nothing from asking."""
-    rules = [NoSchemaIntrospectionCustomRule] if production else []
+    rules: list[type[ASTValidationRule]] = [NoSchemaIntrospectionCustomRule] if production else []
     return Schema(
         query=Query,
         mutation=Mutation,
         extensions=[
-            lambda: MaskErrors(should_mask_error=should_mask, error_message="Internal server error."),
+            lambda: MaskErrors(
+                should_mask_error=should_mask, error_message="Internal server error."
+            ),
             lambda: ParserCache(maxsize=256),
             # The rules list is built once: the validation cache keys on it (strawberry#4635).
             lambda: AddValidationRules(rules),

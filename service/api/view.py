@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from cross_web import HTTPException
 from strawberry.schema import BaseSchema
 
 from service.api.context import Context
@@ -31,7 +31,9 @@ class GraphQLView(GraphQL[Context, None]):
         self._keys = keys
         self._authenticator = authenticator
 
-    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
         assert isinstance(request, Request)  # no subscriptions, so never a WebSocket
         principal = self._authenticator.authenticate(request.headers.get("authorization"))
         return Context(request=request, principal=principal, keys=self._keys)

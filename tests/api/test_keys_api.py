@@ -115,7 +115,7 @@ async def test_update_renames_and_describes(api: Api) -> None:
     assert renamed["key"] == key["key"]
     assert renamed["updatedAt"] >= key["updatedAt"]
 
-    described = (await api.data(UPDATE, input={"id": key["id"], "description": "second"}))
+    described = await api.data(UPDATE, input={"id": key["id"], "description": "second"})
     assert described["updateApiKey"]["name"] == "new"
     assert described["updateApiKey"]["description"] == "second"
 
@@ -208,7 +208,7 @@ async def test_someone_elses_key_is_indistinguishable_from_a_missing_one(api: Ap
 
     async def answers(key_id: str) -> list[Any]:
         out = []
-        out.append((await api.post_as("alice", GET, id=key_id)))
+        out.append(await api.post_as("alice", GET, id=key_id))
         out.append(await api.post_as("alice", UPDATE, input={"id": key_id, "name": "mine"}))
         out.append(await api.post_as("alice", ROTATE, id=key_id))
         out.append(await api.post_as("alice", DELETE, id=key_id))

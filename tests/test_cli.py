@@ -1,0 +1,106 @@
+"""The `apikeys` command, run as a user would."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from service.auth import Authenticator
+from service.settings import Settings
+from tests.conftest import ROOT, Database, base_env, run_cli
+
+
+def test_migrate_is_idempotent(database: Database) -> None:
+    result = run_cli("migrate", env=base_env(database.url))
+    assert result.returncode == 0, result.stderr
+    assert "none pending" in result.stdout
+
+
+def test_token_prints_a_session_token_for_the_user(tmp_path: Path) -> None:
+    env = {"APIKEYS_STATE_DIR": str(tmp_path / "state")}
+    result = run_cli("token", "--user", "alice", env=env)
+    assert result.returncode == 0, result.stderr
+    settings = Settings.from_env(env)
+    principal = Authenticator(settings.jwt).authenticate(f"Bearer {result.stdout.strip()}")
+    assert principal is not None and principal.owner_id == "alice"
+
+
+def test_production_without_secrets_refuses_to_start(tmp_path: Path) -> None:
+    result = run_cli(
+        "serve", env={"APIKEYS_ENV": "production", "APIKEYS_STATE_DIR": str(tmp_path / "s")}
+    )
+    assert result.returncode == 2
+    assert "APIKEYS_PEPPER" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_generate_secret_prints_a_usable_secret(tmp_path: Path) -> None:
+    values = {run_cli("generate-secret", env={}).stdout.strip() for _ in range(2)}
+    assert len(values) == 2
+    pepper, key = values
+    env = {"APIKEYS_PEPPER": pepper, "APIKEYS_ENCRYPTION_KEY": key, "APIKEYS_JWT_SECRET": "j" * 32}
+    assert Settings.from_env({**env, "APIKEYS_STATE_DIR": str(tmp_path)}).pepper.reveal()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_serve_starts_on_sqlite_with_zero_setup(tmp_path: Path) -> None:
+    """The README's start command, in an empty directory: migrate, serve, answer."""
+    port = free_port()
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/graphql"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(url, headers={"Accept": "text/html"}, timeout=1)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, server.stdout.read() if server.stdout else ""
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.2)
+        token = subprocess.run(
+            [sys.executable, "-m", "service.cli", "token", "--user", "alice"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        response = httpx.post(
+            url,
+            json={"query": "{ apiKeys { name isDefault key } }"},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+        keys = response.json()["data"]["apiKeys"]
+        assert [(k["name"], k["isDefault"]) for k in keys] == [("Default", True)]
+        assert (tmp_path / "apikeys.sqlite3").exists()
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=20)
+    # uvicorn shuts down gracefully, then re-raises the SIGTERM it caught.
+    assert server.returncode in (0, -signal.SIGTERM), output
+    assert "Application shutdown complete." in output
+    assert keys[0]["key"] not in output, "a key reached the server's output"
+    assert token not in output
