@@ -1,4 +1,4 @@
-"""The ASGI application: routes, and a lifespan that owns the database connections."""
+"""The ASGI application: routes, and a lifespan that owns the database and the tracker."""
 
 from __future__ import annotations
 
@@ -12,38 +12,68 @@ from tortoise.contrib.starlette import RegisterTortoise
 from service.api.schema import build_schema
 from service.api.view import GraphQLView
 from service.auth import Authenticator
+from service.clock import Clock, utcnow
 from service.db import tortoise_config
 from service.keys import KeyService
+from service.ratelimit import FailureLimiter
 from service.repository import KeyRepository
+from service.rest import VerifyEndpoint
 from service.security import KeyFormat, KeyVault
 from service.settings import Settings
+from service.tracker import UsageTracker
+from service.verification import KeyVerifier
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(settings: Settings, *, clock: Clock = utcnow) -> Starlette:
     vault = KeyVault(
         KeyFormat(settings.key_prefix), settings.pepper.reveal(), settings.encryption_key.reveal()
     )
-    keys = KeyService(KeyRepository(), vault, max_keys=settings.max_keys_per_user)
+    repository = KeyRepository()
+    tracker = UsageTracker(
+        repository,
+        flush_seconds=settings.tracker.flush_seconds,
+        max_buffered_keys=settings.tracker.max_buffered_keys,
+        clock=clock,
+    )
+    verifier = KeyVerifier(repository, vault, tracker, clock=clock)
+    keys = KeyService(repository, vault, max_keys=settings.max_keys_per_user, clock=clock)
     graphql = GraphQLView(
         build_schema(production=settings.production),
         keys=keys,
-        authenticator=Authenticator(settings.jwt),
+        sessions=Authenticator(settings.jwt),
+        verifier=verifier,
         graphiql=not settings.production,
+    )
+    verify = VerifyEndpoint(
+        verifier,
+        settings.service_token.reveal(),
+        FailureLimiter(
+            settings.verify_failures.max_failures, settings.verify_failures.window_seconds
+        ),
     )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # Tortoise keeps its state per task; uvicorn runs the lifespan in another task than the
-        # requests, hence the global fallback context.
-        async with RegisterTortoise(
-            app, config=tortoise_config(settings.database_url), _enable_global_fallback=True
+        # requests, hence the global fallback context. The tracker stops (and flushes what it
+        # holds) before the database connections close.
+        async with (
+            RegisterTortoise(
+                app, config=tortoise_config(settings.database_url), _enable_global_fallback=True
+            ),
+            tracker.running(),
         ):
             yield
 
-    return Starlette(
-        routes=[Route("/graphql", graphql, methods=["GET", "POST"])],
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/v1/keys/verify", verify, methods=["POST"]),
+        ],
         lifespan=lifespan,
     )
+    app.state.tracker = tracker
+    return app
 
 
 def app_from_env() -> Starlette:

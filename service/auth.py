@@ -1,4 +1,10 @@
-"""Who is calling: an `Authorization` header -> a `Principal`, or nobody.
+"""Who is calling: request headers -> a `Principal`, or nobody.
+
+Two kinds of credential are accepted:
+- a session token (`Authorization: Bearer <jwt>`), as the platform's single-page app sends;
+- one of the user's API keys (`Authorization: Bearer <key>` or `X-API-Key: <key>`), as scripts and
+  the CLI send. A key identifies its owner for reading only: a leaked key must not mint, reveal or
+  delete others, so the GraphQL layer refuses mutations and the full `key` field to it.
 
 Session tokens are JWTs from the platform's identity provider; `sub` is the user id. The accepted
 algorithm is fixed by the configured key, never taken from the token: HS256 for a shared secret,
@@ -10,6 +16,7 @@ from __future__ import annotations
 
 import time
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,15 +25,40 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from service.settings import ConfigError, JwtSettings
+from service.verification import KeyVerifier
 
 MAX_SUBJECT_LENGTH = 255
 
 
 @dataclass(frozen=True)
 class Principal:
-    """An authenticated caller: the platform user whose keys they may see."""
+    """An authenticated caller: the platform user whose keys they may see, and the API key
+    they presented, if that is how they signed in."""
 
     owner_id: str
+    api_key_id: str | None = None
+
+    @property
+    def read_only(self) -> bool:
+        return self.api_key_id is not None
+
+
+async def identify(
+    headers: Mapping[str, str], sessions: Authenticator, verifier: KeyVerifier
+) -> Principal | None:
+    """The caller named by a request's headers; None when nobody (or nobody valid) is named."""
+    api_key = headers.get("x-api-key")
+    authorization = headers.get("authorization")
+    if api_key is None and authorization:
+        scheme, _, credential = authorization.partition(" ")
+        if scheme.lower() == "bearer" and credential.startswith(verifier.prefix):
+            api_key = credential
+    if api_key is None:
+        return sessions.authenticate(authorization)
+    verdict = await verifier.verify(api_key.strip())
+    if verdict.owner_id is None:
+        return None
+    return Principal(owner_id=verdict.owner_id, api_key_id=verdict.key_id)
 
 
 class Authenticator:

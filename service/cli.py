@@ -85,13 +85,13 @@ def _make_migrations(name: str, *, check: bool) -> int:
     from service.db import MIGRATIONS_ROOT, make_migrations
 
     if not check:
-        for engine, written in asyncio.run(make_migrations(name)).items():
+        for engine, written in make_migrations(name).items():
             print(f"{engine}: {written or 'no changes'}")
         return 0
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch, "migrations")
         shutil.copytree(MIGRATIONS_ROOT, root)
-        pending = {e: w for e, w in asyncio.run(make_migrations(name, root)).items() if w}
+        pending = {e: w for e, w in make_migrations(name, root).items() if w}
     for engine, written in pending.items():
         print(f"{engine}: the models have changes no migration records ({written})")
     if pending:

@@ -7,12 +7,14 @@ models by `apikeys makemigrations`; a test fails when either disagrees with the 
 
 from __future__ import annotations
 
+import asyncio
+import multiprocessing
 import os
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
 
 from aerich import Command
-from tortoise import Tortoise
 
 from service.settings import DEFAULT_DATABASE_URL
 
@@ -60,30 +62,37 @@ async def apply_migrations(database_url: str) -> list[str]:
         return await cmd.upgrade(run_in_transaction=True)
 
 
-async def make_migrations(name: str, root: Path = MIGRATIONS_ROOT) -> dict[Engine, str | None]:
+def make_migrations(name: str, root: Path = MIGRATIONS_ROOT) -> dict[Engine, str | None]:
     """Write a new migration for each engine from the models' current state (no database needed).
 
     Returns, per engine, the file written, or None when the migrations already match the models.
+    Each engine is handled in a fresh process: aerich keeps a migration's pending operations in
+    class attributes, which would otherwise carry one engine's SQL into the other's file.
     """
-    written: dict[Engine, str | None] = {}
-    offline_urls: dict[Engine, str] = {
-        "sqlite": "sqlite://:memory:",
-        "postgres": "postgres://offline@127.0.0.1:1/offline",  # never connected to
-    }
-    for engine, url in offline_urls.items():
-        location = migrations_location(engine, root)
-        cmd = Command(tortoise_config(url), app=APP, location=location)
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=spawn, max_tasks_per_child=1) as pool:
+        return {e: pool.submit(_make_migration, e, name, str(root)).result() for e in ENGINES}
+
+
+_OFFLINE_URLS: dict[Engine, str] = {
+    "sqlite": "sqlite://:memory:",
+    "postgres": "postgres://offline@127.0.0.1:1/offline",  # never connected to
+}
+
+
+def _make_migration(engine: Engine, name: str, root: str) -> str | None:
+    async def make() -> str | None:
+        location = migrations_location(engine, Path(root))
+        cmd = Command(tortoise_config(_OFFLINE_URLS[engine]), app=APP, location=location)
         cmd._init_when_aenter = False
         async with cmd:
             if not (Path(location) / APP).exists():
                 await cmd.init_migrations(safe=True)
-                written[engine] = "init"
-                continue
-            # aerich skips its own init when an earlier engine's run left Tortoise initialised.
-            await Tortoise.init(config=cmd.tortoise_config)
+                return "init"
             await cmd.init(offline=True)
-            written[engine] = await cmd.migrate(name, no_input=True, offline=True) or None
-    return written
+            return await cmd.migrate(name, no_input=True, offline=True) or None
+
+    return asyncio.run(make())
 
 
 # The aerich CLI reads this (pyproject `[tool.aerich]`); the service itself never does.

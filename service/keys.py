@@ -12,14 +12,17 @@ that holds the owner's lock, so the rules below hold however many requests arriv
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Final
 
+from service.clock import Clock, utcnow
 from service.errors import (
     DefaultKeyUndeletable,
     KeyLimitReached,
     NameTaken,
     NotDefaultKey,
     NotFound,
+    ValidationFailed,
 )
 from service.repository import (
     KeyRepository,
@@ -33,6 +36,7 @@ from service.security import KeyVault
 from service.validation import clean_description, clean_name, name_key
 
 DEFAULT_KEY_NAME: Final = "Default"
+MAX_ROTATION_GRACE_SECONDS: Final = 7 * 24 * 3600
 
 
 class _Unchanged:
@@ -45,10 +49,13 @@ UNCHANGED: Final = _Unchanged()
 
 
 class KeyService:
-    def __init__(self, repository: KeyRepository, vault: KeyVault, max_keys: int) -> None:
+    def __init__(
+        self, repository: KeyRepository, vault: KeyVault, max_keys: int, clock: Clock = utcnow
+    ) -> None:
         self._repo = repository
         self._vault = vault
         self.max_keys = max_keys
+        self._clock = clock
 
     async def list_keys(self, owner_id: str) -> Sequence[StoredKey]:
         """The owner's keys, default first, then oldest first; creates the default on first use."""
@@ -96,19 +103,30 @@ class KeyService:
             assert updated is not None  # found above, under the owner's lock
             return updated
 
-    async def rotate_key(self, owner_id: str, key_id: str) -> StoredKey:
-        """Gives the default key a new secret; the old one stops working at once."""
+    async def rotate_key(
+        self, owner_id: str, key_id: str, *, expire_old_after_seconds: int = 0
+    ) -> StoredKey:
+        """Gives the default key a new secret. The old one keeps working for the grace period
+        asked for (0, the default, ends it at once; at most seven days), then answers EXPIRED."""
+        if not 0 <= expire_old_after_seconds <= MAX_ROTATION_GRACE_SECONDS:
+            raise ValidationFailed(
+                "expireOldKeyInSeconds",
+                f"The old key can live on for 0 to {MAX_ROTATION_GRACE_SECONDS} seconds (7 days).",
+            )
         async with self._repo.locked(owner_id) as owner:
-            keys = await self._ensure_default(owner)
-            target = _find(keys, key_id)
+            target = _find(await self._ensure_default(owner), key_id)
             if not target.is_default:
                 raise NotDefaultKey()
+            now = self._clock()
+            until = now + timedelta(seconds=expire_old_after_seconds)
+            await owner.retire_secret(target.id, target.key_hash, until=until, now=now)
             issued = self._vault.issue(owner_id=owner_id, key_id=target.id)
             rotated = await owner.update(
                 target.id,
                 key_hash=issued.key_hash,
                 key_ciphertext=issued.ciphertext,
                 key_last_four=issued.last_four,
+                rotated_at=now,
             )
             assert rotated is not None  # found above, under the owner's lock
             return rotated

@@ -39,7 +39,24 @@ class ApiKey(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
     last_used_at = fields.DatetimeField(null=True)
+    rotated_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "api_keys"
         unique_together = (("owner", "name_key"),)
+
+
+class RetiredSecret(Model):
+    """A key's former secret after a rotation: it still verifies until `expires_at` (the grace
+    period a rotation asked for, zero to seven days), and answers EXPIRED after that."""
+
+    key_hash = fields.CharField(primary_key=True, max_length=64)
+    api_key: fields.ForeignKeyRelation[ApiKey] = fields.ForeignKeyField(
+        "models.ApiKey", related_name="retired_secrets", on_delete=fields.CASCADE
+    )
+    api_key_id: str
+    expires_at = fields.DatetimeField()
+
+    class Meta:
+        table = "retired_secrets"
+        indexes = (("api_key", "expires_at"),)

@@ -7,18 +7,22 @@ key that exists but belongs to someone else is, to the caller, exactly a key tha
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from service.errors import NameTaken
-from service.models import ApiKey, Owner
+from service.models import ApiKey, Owner, RetiredSecret
+
+# A retired secret answers EXPIRED (rather than UNKNOWN) for this long after its grace period.
+RETIRED_SECRET_MEMORY = timedelta(days=30)
 
 # Default key first, then oldest first; the id breaks ties between keys made in one instant.
 _ORDER = ("-is_default", "created_at", "id")
@@ -33,11 +37,24 @@ class StoredKey:
     name: str
     description: str | None
     is_default: bool
+    key_hash: str
     key_ciphertext: bytes
     key_last_four: str
     created_at: datetime
     updated_at: datetime
     last_used_at: datetime | None
+    rotated_at: datetime | None
+
+
+@dataclass(frozen=True)
+class SecretMatch:
+    """The key a presented secret belongs to. `retired_until` is set when the secret is one
+    the key had before a rotation: it verifies until then."""
+
+    key_id: str
+    owner_id: str
+    name: str
+    retired_until: datetime | None
 
 
 @dataclass(frozen=True)
@@ -59,11 +76,13 @@ def _stored(row: ApiKey) -> StoredKey:
         name=row.name,
         description=row.description,
         is_default=row.is_default,
+        key_hash=row.key_hash,
         key_ciphertext=bytes(row.key_ciphertext),
         key_last_four=row.key_last_four,
         created_at=row.created_at,
         updated_at=row.updated_at,
         last_used_at=row.last_used_at,
+        rotated_at=row.rotated_at,
     )
 
 
@@ -95,6 +114,34 @@ class KeyRepository:
             return None
         row = await ApiKey.get_or_none(owner_id=owner_id, id=pk)
         return _stored(row) if row else None
+
+    async def find_by_secret_hash(self, key_hash: str) -> SecretMatch | None:
+        """The key whose current or retired secret has this lookup hash."""
+        current = await ApiKey.filter(key_hash=key_hash).only("id", "owner_id", "name").first()
+        if current is not None:
+            return SecretMatch(str(current.id), current.owner_id, current.name, None)
+        retired = (
+            await RetiredSecret.filter(key_hash=key_hash)
+            .select_related("api_key")
+            .only("expires_at", "api_key__id", "api_key__owner_id", "api_key__name")
+            .first()
+        )
+        if retired is None:
+            return None
+        key = retired.api_key
+        return SecretMatch(str(key.id), key.owner_id, key.name, retired.expires_at)
+
+    async def record_last_used(self, uses: Mapping[str, datetime]) -> None:
+        """One monotonic UPDATE per key, in one transaction: `last_used_at` never moves back,
+        so processes flushing concurrently (or a retried batch) cannot undo a later use."""
+        async with in_transaction() as conn:
+            for key_id, at in uses.items():
+                await (
+                    ApiKey.filter(id=key_id)
+                    .filter(Q(last_used_at__isnull=True) | Q(last_used_at__lt=at))
+                    .using_db(conn)
+                    .update(last_used_at=at)
+                )
 
     @asynccontextmanager
     async def locked(self, owner_id: str) -> AsyncIterator[LockedOwner]:
@@ -163,6 +210,19 @@ class LockedOwner:
         except IntegrityError:
             raise NameTaken() from None
         return _stored(row)
+
+    async def retire_secret(
+        self, key_id: str, key_hash: str, *, until: datetime, now: datetime
+    ) -> None:
+        """Keep a rotated-out secret verifying until `until`; forget ones long expired."""
+        await RetiredSecret.create(
+            using_db=self._conn, key_hash=key_hash, api_key_id=key_id, expires_at=until
+        )
+        await (
+            RetiredSecret.filter(api_key_id=key_id, expires_at__lt=now - RETIRED_SECRET_MEMORY)
+            .using_db(self._conn)
+            .delete()
+        )
 
     async def delete(self, key_id: str) -> None:
         pk = _uuid(key_id)

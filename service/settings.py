@@ -59,14 +59,33 @@ class JwtSettings:
 
 
 @dataclass(frozen=True)
+class TrackerSettings:
+    """The last-used tracker: how often it writes, and how many keys it holds before it must."""
+
+    flush_seconds: float = 5.0
+    max_buffered_keys: int = 10_000
+
+
+@dataclass(frozen=True)
+class FailureLimit:
+    """Failed key verifications allowed from one client address per window, then 429."""
+
+    max_failures: int = 20
+    window_seconds: int = 60
+
+
+@dataclass(frozen=True)
 class Settings:
     env: Literal["development", "production"]
     database_url: str
     jwt: JwtSettings
     pepper: Secret
     encryption_key: Secret
+    service_token: Secret
     key_prefix: str = "blk_"
     max_keys_per_user: int = 5
+    tracker: TrackerSettings = TrackerSettings()
+    verify_failures: FailureLimit = FailureLimit()
 
     @property
     def production(self) -> bool:
@@ -102,6 +121,16 @@ class Settings:
                 )
             jwt_secret = Secret(state.get("APIKEYS_JWT_SECRET").encode())
 
+        service_token_raw = env_vars.get("APIKEYS_SERVICE_TOKEN") or state.get(
+            "APIKEYS_SERVICE_TOKEN"
+        )
+        if len(service_token_raw) < 32:
+            raise ConfigError("APIKEYS_SERVICE_TOKEN must be at least 32 characters long.")
+
+        flush_seconds = _float(env_vars, "APIKEYS_TRACKER_FLUSH_SECONDS", 5.0)
+        if not 0.05 <= flush_seconds <= 5.0:
+            raise ConfigError("APIKEYS_TRACKER_FLUSH_SECONDS must be between 0.05 and 5.")
+
         prefix = env_vars.get("APIKEYS_KEY_PREFIX", "blk_")
         if not _PREFIX_RE.match(prefix):
             raise ConfigError(
@@ -122,6 +151,19 @@ class Settings:
             encryption_key=encryption_key,
             key_prefix=prefix,
             max_keys_per_user=_int(env_vars, "APIKEYS_MAX_KEYS_PER_USER", 5, minimum=1),
+            service_token=Secret(service_token_raw.encode()),
+            tracker=TrackerSettings(
+                flush_seconds=flush_seconds,
+                max_buffered_keys=_int(
+                    env_vars, "APIKEYS_TRACKER_MAX_BUFFERED_KEYS", 10_000, minimum=1
+                ),
+            ),
+            verify_failures=FailureLimit(
+                max_failures=_int(env_vars, "APIKEYS_VERIFY_MAX_FAILURES", 20, minimum=1),
+                window_seconds=_int(
+                    env_vars, "APIKEYS_VERIFY_FAILURE_WINDOW_SECONDS", 60, minimum=1
+                ),
+            ),
         )
 
 
@@ -142,6 +184,16 @@ def _secret_bytes(environ: Mapping[str, str], name: str, state: _DevState) -> Se
             " (generate one with `apikeys generate-secret`)."
         )
     return Secret(value)
+
+
+def _float(environ: Mapping[str, str], name: str, default: float) -> float:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number.") from None
 
 
 def _int(environ: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:

@@ -46,12 +46,14 @@ def base_env(database_url: str) -> dict[str, str]:
         "APIKEYS_PEPPER": TEST_PEPPER,
         "APIKEYS_ENCRYPTION_KEY": TEST_ENCRYPTION_KEY,
         "APIKEYS_JWT_SECRET": TEST_JWT_SECRET,
+        "APIKEYS_SERVICE_TOKEN": TEST_SERVICE_TOKEN,
     }
 
 
 TEST_PEPPER = generate_secret()
 TEST_ENCRYPTION_KEY = generate_secret()
 TEST_JWT_SECRET = generate_secret()
+TEST_SERVICE_TOKEN = generate_secret()
 
 
 def run_cli(*args: str, env: dict[str, str], cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:

@@ -45,7 +45,12 @@ def test_generate_secret_prints_a_usable_secret(tmp_path: Path) -> None:
     values = {run_cli("generate-secret", env={}).stdout.strip() for _ in range(2)}
     assert len(values) == 2
     pepper, key = values
-    env = {"APIKEYS_PEPPER": pepper, "APIKEYS_ENCRYPTION_KEY": key, "APIKEYS_JWT_SECRET": "j" * 32}
+    env = {
+        "APIKEYS_PEPPER": pepper,
+        "APIKEYS_ENCRYPTION_KEY": key,
+        "APIKEYS_JWT_SECRET": "j" * 32,
+        "APIKEYS_SERVICE_TOKEN": "t" * 32,
+    }
     assert Settings.from_env({**env, "APIKEYS_STATE_DIR": str(tmp_path)}).pepper.reveal()
 
 

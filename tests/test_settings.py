@@ -16,6 +16,7 @@ def full(tmp_path: Path, **overrides: str) -> dict[str, str]:
         "APIKEYS_PEPPER": generate_secret(),
         "APIKEYS_ENCRYPTION_KEY": generate_secret(),
         "APIKEYS_JWT_SECRET": "j" * 32,
+        "APIKEYS_SERVICE_TOKEN": "t" * 32,
         **overrides,
     }
 
@@ -43,7 +44,8 @@ def test_development_generates_secrets_once_and_keeps_them_private(tmp_path: Pat
 
 
 @pytest.mark.parametrize(
-    "missing", ["APIKEYS_PEPPER", "APIKEYS_ENCRYPTION_KEY", "APIKEYS_JWT_SECRET"]
+    "missing",
+    ["APIKEYS_PEPPER", "APIKEYS_ENCRYPTION_KEY", "APIKEYS_JWT_SECRET", "APIKEYS_SERVICE_TOKEN"],
 )
 def test_production_refuses_to_start_without_a_secret(tmp_path: Path, missing: str) -> None:
     env = full(tmp_path, APIKEYS_ENV="production")
@@ -64,6 +66,11 @@ def test_production_refuses_to_start_without_a_secret(tmp_path: Path, missing: s
         ("APIKEYS_MAX_KEYS_PER_USER", "0"),
         ("APIKEYS_MAX_KEYS_PER_USER", "five"),
         ("APIKEYS_ENV", "staging"),
+        ("APIKEYS_SERVICE_TOKEN", "short"),
+        ("APIKEYS_TRACKER_FLUSH_SECONDS", "6"),
+        ("APIKEYS_TRACKER_FLUSH_SECONDS", "often"),
+        ("APIKEYS_TRACKER_MAX_BUFFERED_KEYS", "0"),
+        ("APIKEYS_VERIFY_MAX_FAILURES", "0"),
     ],
 )
 def test_bad_values_are_refused_naming_the_variable(
@@ -85,8 +92,15 @@ def test_secrets_never_appear_in_the_settings_repr(tmp_path: Path) -> None:
     text = repr(settings)
     for name in ("APIKEYS_PEPPER", "APIKEYS_ENCRYPTION_KEY", "APIKEYS_JWT_SECRET"):
         assert env[name] not in text
+    assert env["APIKEYS_SERVICE_TOKEN"] not in text
     assert settings.jwt.secret is not None
-    for secret in (settings.pepper, settings.encryption_key, settings.jwt.secret):
+    secrets = (
+        settings.pepper,
+        settings.encryption_key,
+        settings.jwt.secret,
+        settings.service_token,
+    )
+    for secret in secrets:
         assert repr(secret.reveal()) not in text
         assert repr(secret.reveal())[2:-1] not in text
     assert "Secret('**********')" in text

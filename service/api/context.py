@@ -21,6 +21,15 @@ class Unauthenticated(GraphQLError):
         )
 
 
+class Forbidden(GraphQLError):
+    def __init__(self) -> None:
+        super().__init__(
+            "An API key can only read: sign in with a session token to change keys or see them"
+            " in full.",
+            extensions={"code": "FORBIDDEN"},
+        )
+
+
 @dataclass
 class Context:
     request: Request
@@ -32,6 +41,13 @@ class Context:
         if self.principal is None:
             raise Unauthenticated()
         return self.principal.owner_id
+
+    def session_owner_id(self) -> str:
+        """The caller's user id, for changes and full secrets: refused to API keys."""
+        owner_id = self.owner_id()
+        if self.principal is not None and self.principal.read_only:
+            raise Forbidden()
+        return owner_id
 
 
 Info = strawberry.Info[Context, None]

@@ -21,6 +21,10 @@ class UpdateApiKeyInput:
 @strawberry.input
 class RotateApiKeyInput:
     id: strawberry.ID
+    expire_old_key_in_seconds: int = strawberry.field(
+        default=0,
+        description="How long the old secret keeps working: 0 (at once) to 604800 (7 days).",
+    )
 
 
 @strawberry.input

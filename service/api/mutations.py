@@ -36,7 +36,7 @@ UpdateApiKeyResult = Annotated[
     strawberry.union("UpdateApiKeyResult"),
 ]
 RotateApiKeyResult = Annotated[
-    ApiKey | NotFoundError | NotDefaultKeyError,
+    ApiKey | ValidationError | NotFoundError | NotDefaultKeyError,
     strawberry.union("RotateApiKeyResult"),
 ]
 DeleteApiKeyResult = Annotated[
@@ -51,7 +51,9 @@ class Mutation:
     async def create_api_key(self, info: Info, input: CreateApiKeyInput) -> CreateApiKeyResult:
         keys = info.context.keys
         try:
-            stored = await keys.create_key(info.context.owner_id(), input.name, input.description)
+            stored = await keys.create_key(
+                info.context.session_owner_id(), input.name, input.description
+            )
         except ApiKeyError as exc:
             return user_error(exc)  # type: ignore[return-value]
         return ApiKey.of(stored, keys)
@@ -59,7 +61,7 @@ class Mutation:
     @strawberry.mutation(description="Rename a key or change its description.")
     async def update_api_key(self, info: Info, input: UpdateApiKeyInput) -> UpdateApiKeyResult:
         keys = info.context.keys
-        owner_id = info.context.owner_id()
+        owner_id = info.context.session_owner_id()
         try:
             name = UNCHANGED if input.name is None else input.name.value
             if name is None:
@@ -75,12 +77,17 @@ class Mutation:
         return ApiKey.of(stored, keys)
 
     @strawberry.mutation(
-        description="Give the default key a new secret; the old one stops working."
+        description="Give the default key a new secret. The old secret keeps working for"
+        " `expireOldKeyInSeconds` (default 0: it stops at once; at most 7 days)."
     )
     async def rotate_api_key(self, info: Info, input: RotateApiKeyInput) -> RotateApiKeyResult:
         keys = info.context.keys
         try:
-            stored = await keys.rotate_key(info.context.owner_id(), input.id)
+            stored = await keys.rotate_key(
+                info.context.session_owner_id(),
+                input.id,
+                expire_old_after_seconds=input.expire_old_key_in_seconds,
+            )
         except ApiKeyError as exc:
             return user_error(exc)  # type: ignore[return-value]
         return ApiKey.of(stored, keys)
@@ -88,7 +95,7 @@ class Mutation:
     @strawberry.mutation(description="Delete a key. The default key cannot be deleted.")
     async def delete_api_key(self, info: Info, input: DeleteApiKeyInput) -> DeleteApiKeyResult:
         try:
-            deleted = await info.context.keys.delete_key(info.context.owner_id(), input.id)
+            deleted = await info.context.keys.delete_key(info.context.session_owner_id(), input.id)
         except ApiKeyError as exc:
             return user_error(exc)  # type: ignore[return-value]
         return DeletedApiKey(id=strawberry.ID(deleted))

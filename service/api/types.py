@@ -25,10 +25,14 @@ class ApiKey:
     created_at: datetime
     updated_at: datetime
     last_used_at: datetime | None = strawberry.field(description="Null when never used.")
+    rotated_at: datetime | None = strawberry.field(description="Null when never rotated.")
     stored: strawberry.Private[StoredKey]
 
-    @strawberry.field(description="The full secret. Only its owner can read it.")
+    @strawberry.field(
+        description="The full secret. Only its owner, signed in with a session token, can read it."
+    )
     def key(self, info: Info) -> str:
+        info.context.session_owner_id()
         return info.context.keys.reveal(self.stored)
 
     @classmethod
@@ -42,6 +46,7 @@ class ApiKey:
             created_at=stored.created_at,
             updated_at=stored.updated_at,
             last_used_at=stored.last_used_at,
+            rotated_at=stored.rotated_at,
             stored=stored,
         )
 

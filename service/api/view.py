@@ -12,8 +12,9 @@ from strawberry.asgi import GraphQL
 from strawberry.schema import BaseSchema
 
 from service.api.context import Context
-from service.auth import Authenticator
+from service.auth import Authenticator, identify
 from service.keys import KeyService
+from service.verification import KeyVerifier
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -22,20 +23,22 @@ class GraphQLView(GraphQL[Context, None]):
         schema: BaseSchema,
         *,
         keys: KeyService,
-        authenticator: Authenticator,
+        sessions: Authenticator,
+        verifier: KeyVerifier,
         graphiql: bool,
     ) -> None:
         super().__init__(
             schema, graphql_ide="graphiql" if graphiql else None, allow_queries_via_get=False
         )
         self._keys = keys
-        self._authenticator = authenticator
+        self._sessions = sessions
+        self._verifier = verifier
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
         assert isinstance(request, Request)  # no subscriptions, so never a WebSocket
-        principal = self._authenticator.authenticate(request.headers.get("authorization"))
+        principal = await identify(request.headers, self._sessions, self._verifier)
         return Context(request=request, principal=principal, keys=self._keys)
 
     def parse_json(self, data: str | bytes) -> Any:

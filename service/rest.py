@@ -1,0 +1,100 @@
+"""`POST /v1/keys/verify`: the platform's gateway asks whether a key is good.
+
+The endpoint itself is protected by a service token (`Authorization: Bearer <token>`), compared
+in constant time. A client address that keeps failing is answered 429 with `Retry-After` before
+any work is done. The gateway may pass the end client's address as `clientAddress`, so that one
+abusive client is slowed down without slowing the gateway's other users.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from service.ratelimit import FailureLimiter
+from service.verification import KeyVerifier
+
+MAX_BODY_BYTES = 4096
+
+
+class VerifyEndpoint:
+    def __init__(
+        self, verifier: KeyVerifier, service_token: bytes, limiter: FailureLimiter
+    ) -> None:
+        self._verifier = verifier
+        self._expected = b"Bearer " + service_token
+        self._limiter = limiter
+
+    async def __call__(self, request: Request) -> Response:
+        peer = request.client.host if request.client else "unknown"
+        if (wait := self._limiter.retry_after(peer)) is not None:
+            return _too_many(wait)
+        presented = request.headers.get("authorization", "").encode()
+        if not hmac.compare_digest(presented, self._expected):
+            self._limiter.record_failure(peer)
+            return _error(401, "UNAUTHORIZED", "A valid service token is required.")
+
+        body = await _json_body(request)
+        if isinstance(body, Response):
+            return body
+        key = body.get("key")
+        if not isinstance(key, str):
+            return _error(400, "BAD_REQUEST", 'The body must be {"key": "<api key>"}.')
+        client = _client_address(body.get("clientAddress")) or peer
+        if (wait := self._limiter.retry_after(client)) is not None:
+            return _too_many(wait)
+
+        verdict = await self._verifier.verify(key)
+        if verdict.refusal is not None:
+            self._limiter.record_failure(client)
+            return JSONResponse({"valid": False, "reason": verdict.refusal.value})
+        return JSONResponse(
+            {
+                "valid": True,
+                "keyId": verdict.key_id,
+                "ownerId": verdict.owner_id,
+                "name": verdict.name,
+            }
+        )
+
+
+async def _json_body(request: Request) -> dict[str, Any] | Response:
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
+        return _error(413, "TOO_LARGE", f"The body must be at most {MAX_BODY_BYTES} bytes.")
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_BODY_BYTES:
+            return _error(413, "TOO_LARGE", f"The body must be at most {MAX_BODY_BYTES} bytes.")
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return _error(400, "BAD_REQUEST", "The body must be JSON.")
+    if not isinstance(body, dict):
+        return _error(400, "BAD_REQUEST", 'The body must be {"key": "<api key>"}.')
+    return body
+
+
+def _client_address(value: object) -> str | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return None
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+def _too_many(retry_after: int) -> JSONResponse:
+    response = _error(429, "TOO_MANY_FAILURES", "Too many failed verifications; slow down.")
+    response.headers["Retry-After"] = str(retry_after)
+    return response

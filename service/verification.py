@@ -1,0 +1,66 @@
+"""Use case of the platform's gateway and of key-authenticated requests: is this key good?
+
+A key is checked in order of cost: its shape and checksum first (no database), then one indexed
+lookup of its HMAC. Every successful check is a use of the key, handed to the tracker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from service.clock import Clock, utcnow
+from service.repository import KeyRepository
+from service.security import KeyVault
+from service.tracker import UsageTracker
+
+
+class Refusal(StrEnum):
+    MALFORMED = "MALFORMED"  # wrong prefix, length, alphabet or checksum: not one of our keys
+    UNKNOWN = "UNKNOWN"  # well formed, but no such key (never issued, deleted, or rotated long ago)
+    EXPIRED = "EXPIRED"  # a key's former secret whose grace period after a rotation is over
+
+
+@dataclass(frozen=True)
+class Verdict:
+    refusal: Refusal | None = None
+    key_id: str | None = None
+    owner_id: str | None = None
+    name: str | None = None
+
+    @property
+    def valid(self) -> bool:
+        return self.refusal is None
+
+
+class KeyVerifier:
+    def __init__(
+        self,
+        repository: KeyRepository,
+        vault: KeyVault,
+        tracker: UsageTracker,
+        clock: Clock = utcnow,
+    ) -> None:
+        self._repo = repository
+        self._vault = vault
+        self._tracker = tracker
+        self._clock = clock
+
+    @property
+    def prefix(self) -> str:
+        return self._vault.format.prefix
+
+    def well_formed(self, candidate: str) -> bool:
+        return self._vault.format.is_well_formed(candidate)
+
+    async def verify(self, candidate: str) -> Verdict:
+        if not self.well_formed(candidate):
+            return Verdict(Refusal.MALFORMED)
+        match = await self._repo.find_by_secret_hash(self._vault.lookup_hash(candidate))
+        if match is None:
+            return Verdict(Refusal.UNKNOWN)
+        now = self._clock()
+        if match.retired_until is not None and match.retired_until <= now:
+            return Verdict(Refusal.EXPIRED)
+        self._tracker.record(match.key_id, now)
+        return Verdict(key_id=match.key_id, owner_id=match.owner_id, name=match.name)
