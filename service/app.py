@@ -68,11 +68,13 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> Starlette:
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
-            Route("/v1/keys/verify", verify, methods=["POST"]),
+            Route("/v1/keys/verify", verify.handle, methods=["POST"]),
         ],
         lifespan=lifespan,
     )
+    # For operations (metrics, tests): the live tracker and verifier of this application.
     app.state.tracker = tracker
+    app.state.verifier = verifier
     return app
 
 

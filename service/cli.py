@@ -1,4 +1,5 @@
-"""The `apikeys` command: serve, migrate, token, export-schema, makemigrations, generate-secret."""
+"""The `apikeys` command: serve, migrate, token, service-token, export-schema, makemigrations,
+generate-secret."""
 
 from __future__ import annotations
 
@@ -38,6 +39,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
 
     commands.add_parser("generate-secret", help="print a value for a secret setting")
+    commands.add_parser(
+        "service-token", help="print the token the gateway sends to /v1/keys/verify"
+    )
 
     args = parser.parse_args(argv)
     try:
@@ -67,6 +71,9 @@ def _run(args: argparse.Namespace) -> int:
         from service.auth import Authenticator
 
         print(Authenticator(settings.jwt).issue(args.user, ttl_seconds=args.ttl))
+        return 0
+    if args.command == "service-token":
+        print(settings.service_token.reveal().decode())
         return 0
     if args.command == "migrate":
         _migrate(settings)

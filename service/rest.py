@@ -30,12 +30,12 @@ class VerifyEndpoint:
         self._expected = b"Bearer " + service_token
         self._limiter = limiter
 
-    async def __call__(self, request: Request) -> Response:
+    async def handle(self, request: Request) -> Response:
         peer = request.client.host if request.client else "unknown"
-        if (wait := self._limiter.retry_after(peer)) is not None:
-            return _too_many(wait)
         presented = request.headers.get("authorization", "").encode()
         if not hmac.compare_digest(presented, self._expected):
+            if (wait := self._limiter.retry_after(peer)) is not None:
+                return _too_many(wait)
             self._limiter.record_failure(peer)
             return _error(401, "UNAUTHORIZED", "A valid service token is required.")
 

@@ -12,12 +12,15 @@ When it is unreachable its tests are skipped, except under CI=true, where that f
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import re
 import secrets
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +32,7 @@ from tortoise import connections
 
 from service.app import create_app
 from service.auth import Authenticator
+from service.clock import utcnow
 from service.db import engine_of
 from service.settings import Settings, generate_secret
 
@@ -141,7 +145,7 @@ def settings(database: Database) -> Settings:
 
 async def _empty_tables(backend: str) -> None:
     conn = connections.get(backend)
-    for table in ("api_keys", "owners"):
+    for table in ("retired_secrets", "api_keys", "owners"):
         await conn.execute_script(f'DELETE FROM "{table}"')
 
 
@@ -149,10 +153,28 @@ def settings_backend(settings: Settings) -> str:
     return engine_of(settings.database_url)
 
 
+class FakeClock:
+    """Real time, plus whatever the test has moved it on by."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return utcnow() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += timedelta(seconds=seconds)
+
+
 @pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[Starlette]:
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def app(settings: Settings, clock: FakeClock) -> AsyncIterator[Starlette]:
     """The application with its lifespan running (the database connected), on empty tables."""
-    application = create_app(settings)
+    application = create_app(settings, clock=clock)
     async with application.router.lifespan_context(application):
         await _empty_tables(settings_backend(settings))
         yield application
@@ -192,6 +214,35 @@ class Api:
         assert "errors" not in body, body
         data: dict[str, Any] = body["data"]
         return data
+
+
+class StatementLog(logging.Handler):
+    """Every SQL statement the application sends, as Tortoise logs them."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.statements: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.args:
+            self.statements.append(str(record.args[0]))
+
+    def matching(self, pattern: str) -> list[str]:
+        return [s for s in self.statements if re.search(pattern, s)]
+
+    def clear(self) -> None:
+        self.statements.clear()
+
+
+@pytest.fixture
+def sql() -> Iterator[StatementLog]:
+    logger = logging.getLogger("tortoise.db_client")
+    handler, level = StatementLog(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    yield handler
+    logger.removeHandler(handler)
+    logger.setLevel(level)
 
 
 @pytest.fixture

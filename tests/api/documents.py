@@ -1,6 +1,6 @@
 """The GraphQL documents the settings page sends, shared by the API tests."""
 
-KEY_FIELDS = "id name description key maskedKey isDefault createdAt updatedAt lastUsedAt"
+KEY_FIELDS = "id name description key maskedKey isDefault createdAt updatedAt lastUsedAt rotatedAt"
 
 LIST = f"query {{ apiKeys {{ {KEY_FIELDS} }} }}"
 GET = f"query ($id: ID!) {{ apiKey(id: $id) {{ {KEY_FIELDS} }} }}"
@@ -17,7 +17,9 @@ CREATE = f"""mutation ($name: String!, $description: String) {{
 UPDATE = f"""mutation ($input: UpdateApiKeyInput!) {{
   updateApiKey(input: $input) {{ {_ERROR} {_KEY} {_VALIDATION} }}
 }}"""
-ROTATE = f"""mutation ($id: ID!) {{ rotateApiKey(input: {{id: $id}}) {{ {_ERROR} {_KEY} }} }}"""
+ROTATE = f"""mutation ($id: ID!) {{
+  rotateApiKey(input: {{id: $id}}) {{ {_ERROR} {_KEY} {_VALIDATION} }}
+}}"""
 DELETE = f"""mutation ($id: ID!) {{
   deleteApiKey(input: {{id: $id}}) {{ {_ERROR} ... on DeletedApiKey {{ id }} }}
 }}"""

@@ -1,0 +1,250 @@
+"""`POST /v1/keys/verify`, the gateway's question, and what each answer leaves behind."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from service.repository import KeyRepository
+from service.security import KeyFormat, KeyVault
+from service.settings import Settings
+from service.tracker import UsageTracker
+from service.verification import KeyVerifier
+from tests.api.documents import CREATE, DELETE, LIST, ROTATE
+from tests.conftest import TEST_SERVICE_TOKEN, Api, FakeClock, StatementLog
+
+SERVICE = {"Authorization": f"Bearer {TEST_SERVICE_TOKEN}"}
+
+
+async def verify(api: Api, key: Any, **extra: Any) -> httpx.Response:
+    return await api.client.post("/v1/keys/verify", json={"key": key, **extra}, headers=SERVICE)
+
+
+async def default_key(api: Api, user: str = "alice") -> dict[str, Any]:
+    key: dict[str, Any] = (await api.data(LIST, user=user))["apiKeys"][0]
+    return key
+
+
+async def rotate(api: Api, key_id: str, grace: int | None = None) -> dict[str, Any]:
+    query = ROTATE
+    if grace is not None:
+        query = ROTATE.replace("{id: $id}", f"{{id: $id, expireOldKeyInSeconds: {grace}}}")
+    result: dict[str, Any] = (await api.data(query, id=key_id))["rotateApiKey"]
+    return result
+
+
+async def test_a_good_key_is_valid_and_names_its_owner(api: Api) -> None:
+    key = await default_key(api)
+    response = await verify(api, key["key"])
+    assert response.status_code == 200
+    assert response.json() == {
+        "valid": True,
+        "keyId": key["id"],
+        "ownerId": "alice",
+        "name": "Default",
+    }
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer wrong"}, {"Authorization": TEST_SERVICE_TOKEN}],
+    ids=["missing", "wrong", "no-scheme"],
+)
+async def test_the_service_token_is_required(api: Api, headers: dict[str, str]) -> None:
+    key = await default_key(api)
+    response = await api.client.post("/v1/keys/verify", json={"key": key["key"]}, headers=headers)
+    assert response.status_code == 401
+    assert "valid" not in response.json()
+
+
+async def test_a_session_token_is_not_a_service_token(api: Api) -> None:
+    key = await default_key(api)
+    headers = {"Authorization": f"Bearer {api.token('alice')}"}
+    response = await api.client.post("/v1/keys/verify", json={"key": key["key"]}, headers=headers)
+    assert response.status_code == 401
+
+
+async def test_malformed_keys_are_refused_without_a_database_lookup(
+    api: Api, sql: StatementLog
+) -> None:
+    good = (await default_key(api))["key"]
+    flipped = good[:10] + ("A" if good[10] != "A" else "B") + good[11:]
+    candidates = ["", "blk_", good[:-1], good + "x", "sk_" + good[4:], good.upper(), flipped]
+    sql.clear()
+    for candidate in candidates:
+        response = await verify(api, candidate)
+        assert response.json() == {"valid": False, "reason": "MALFORMED"}, candidate
+    assert sql.statements == []
+
+
+async def test_a_well_formed_key_that_was_never_issued_is_unknown(api: Api) -> None:
+    stranger = KeyFormat("blk_").generate()
+    assert (await verify(api, stranger)).json() == {"valid": False, "reason": "UNKNOWN"}
+
+
+async def test_a_deleted_key_fails_on_the_very_next_request(api: Api) -> None:
+    created = (await api.data(CREATE, name="temp"))["createApiKey"]
+    assert (await verify(api, created["key"])).json()["valid"] is True
+    await api.data(DELETE, id=created["id"])
+    assert (await verify(api, created["key"])).json() == {"valid": False, "reason": "UNKNOWN"}
+
+
+async def test_an_immediate_rotation_retires_the_old_secret_at_once(api: Api) -> None:
+    old = await default_key(api)
+    new = await rotate(api, old["id"])
+    assert new["rotatedAt"] is not None
+    assert (await verify(api, old["key"])).json() == {"valid": False, "reason": "EXPIRED"}
+    assert (await verify(api, new["key"])).json()["keyId"] == old["id"]
+
+
+async def test_a_rotation_grace_period_keeps_the_old_secret_working_until_it_ends(
+    app: Starlette, api: Api, clock: FakeClock
+) -> None:
+    old = await default_key(api)
+    new = await rotate(api, old["id"], grace=3600)
+    assert (new["id"], new["name"], new["createdAt"]) == (old["id"], old["name"], old["createdAt"])
+    for secret in (old["key"], new["key"]):
+        answer = (await verify(api, secret)).json()
+        assert answer["valid"] is True and answer["keyId"] == old["id"]
+    # The old secret's use counts as a use of the same key.
+    await app.state.tracker.flush()
+    assert (await default_key(api))["lastUsedAt"] is not None
+
+    clock.advance(3599)
+    assert (await verify(api, old["key"])).json()["valid"] is True
+    clock.advance(2)
+    assert (await verify(api, old["key"])).json() == {"valid": False, "reason": "EXPIRED"}
+    assert (await verify(api, new["key"])).json()["valid"] is True
+
+
+async def test_rotating_again_within_a_grace_period_keeps_each_old_secret_until_its_end(
+    api: Api, clock: FakeClock
+) -> None:
+    first = await default_key(api)
+    second = await rotate(api, first["id"], grace=600)
+    third = await rotate(api, first["id"], grace=60)
+    clock.advance(120)
+    assert (await verify(api, first["key"])).json()["valid"] is True
+    assert (await verify(api, second["key"])).json()["reason"] == "EXPIRED"
+    assert (await verify(api, third["key"])).json()["valid"] is True
+
+
+@pytest.mark.parametrize("grace", [-1, 604_801])
+async def test_the_grace_period_is_zero_to_seven_days(api: Api, grace: int) -> None:
+    old = await default_key(api)
+    refused = await rotate(api, old["id"], grace=grace)
+    assert refused["__typename"] == "ValidationError"
+    assert refused["field"] == "expireOldKeyInSeconds"
+    assert (await default_key(api))["key"] == old["key"]
+
+
+async def test_seven_days_is_allowed(api: Api, clock: FakeClock) -> None:
+    old = await default_key(api)
+    assert (await rotate(api, old["id"], grace=604_800))["__typename"] == "ApiKey"
+    clock.advance(604_799)
+    assert (await verify(api, old["key"])).json()["valid"] is True
+
+
+async def test_a_use_shows_up_in_last_used_after_a_flush(app: Starlette, api: Api) -> None:
+    key = await default_key(api)
+    assert key["lastUsedAt"] is None
+    await verify(api, key["key"])
+    assert (await default_key(api))["lastUsedAt"] is None, "written before the flush"
+    await app.state.tracker.flush()
+    assert (await default_key(api))["lastUsedAt"] is not None
+
+
+def idle_verifier(settings: Settings) -> tuple[KeyVerifier, UsageTracker]:
+    """The real verifier and tracker over the real database, with no flush loop running, so
+    that "within one interval" does not depend on how fast this machine is today."""
+    vault = KeyVault(
+        KeyFormat(settings.key_prefix), settings.pepper.reveal(), settings.encryption_key.reveal()
+    )
+    repository = KeyRepository()
+    tracker = UsageTracker(repository, flush_seconds=5, max_buffered_keys=10_000)
+    return KeyVerifier(repository, vault, tracker), tracker
+
+
+async def test_ten_thousand_uses_of_one_key_cost_one_write(
+    api: Api, settings: Settings, sql: StatementLog
+) -> None:
+    key = await default_key(api)
+    verifier, tracker = idle_verifier(settings)
+    sql.clear()
+    for _ in range(10_000):
+        assert (await verifier.verify(key["key"])).valid
+    assert len(sql.matching(r"^SELECT")) == 10_000
+    assert sql.matching(r"^(UPDATE|INSERT|DELETE)") == []
+    await tracker.flush()
+    writes = sql.matching(r"^(UPDATE|INSERT|DELETE)")
+    assert len(writes) == 1 and '"api_keys"' in writes[0] and "last_used_at" in writes[0]
+    assert (await default_key(api))["lastUsedAt"] is not None
+
+
+async def test_uses_of_k_keys_cost_k_writes_per_flush(
+    api: Api, settings: Settings, sql: StatementLog
+) -> None:
+    secrets = [(await default_key(api, user=f"user{n}"))["key"] for n in range(7)]
+    verifier, tracker = idle_verifier(settings)
+    sql.clear()
+    for _ in range(50):
+        for secret in secrets:
+            await verifier.verify(secret)
+    await tracker.flush()
+    assert len(sql.matching(r"^UPDATE")) == 7
+
+
+async def test_last_used_never_moves_backwards(app: Starlette, api: Api, clock: FakeClock) -> None:
+    key = await default_key(api)
+    await verify(api, key["key"])
+    await app.state.tracker.flush()
+    latest = (await default_key(api))["lastUsedAt"]
+    # Another process flushes an older use afterwards: it must not win.
+    clock.advance(-600)
+    await verify(api, key["key"])
+    await app.state.tracker.flush()
+    assert (await default_key(api))["lastUsedAt"] == latest
+
+
+async def test_repeated_failures_from_one_address_are_slowed_down(
+    api: Api, settings: Settings
+) -> None:
+    limit = settings.verify_failures.max_failures
+    for _ in range(limit):
+        assert (await verify(api, "blk_nope")).status_code == 200
+    refused = await verify(api, "blk_nope")
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["Retry-After"]) <= settings.verify_failures.window_seconds
+    # Even a good key waits: the address is slowed down, not the key.
+    good = (await default_key(api))["key"]
+    assert (await verify(api, good)).status_code == 429
+    # The gateway's other clients are not.
+    assert (await verify(api, good, clientAddress="203.0.113.9")).json()["valid"] is True
+
+
+async def test_client_addresses_are_counted_separately(api: Api, settings: Settings) -> None:
+    for _ in range(settings.verify_failures.max_failures):
+        await verify(api, "blk_nope", clientAddress="198.51.100.1")
+    assert (await verify(api, "blk_nope", clientAddress="198.51.100.1")).status_code == 429
+    assert (await verify(api, "blk_nope", clientAddress="198.51.100.2")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("content", "status"),
+    [
+        (b"not json", 400),
+        (b"[]", 400),
+        (b'{"key": 42}', 400),
+        (b'{"key": null}', 400),
+        (b"{}", 400),
+        (b'{"key": "' + b"a" * 5000 + b'"}', 413),
+    ],
+)
+async def test_bad_bodies_are_refused(api: Api, content: bytes, status: int) -> None:
+    headers = {**SERVICE, "Content-Type": "application/json"}
+    response = await api.client.post("/v1/keys/verify", content=content, headers=headers)
+    assert response.status_code == status
+    assert response.json()["error"]["code"]

@@ -1,0 +1,146 @@
+"""The last-used tracker, against a store that records what it is asked to write."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from service.tracker import UsageTracker
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+class RecordingStore:
+    def __init__(self) -> None:
+        self.batches: list[dict[str, datetime]] = []
+        self.fail_next = 0
+        self.block: asyncio.Event | None = None
+
+    async def record_last_used(self, uses: Mapping[str, datetime]) -> None:
+        if self.block is not None:
+            await self.block.wait()
+        if self.fail_next:
+            self.fail_next -= 1
+            raise ConnectionError("database unavailable")
+        self.batches.append(dict(uses))
+
+
+def tracker(store: RecordingStore, flush_seconds: float = 60, max_keys: int = 1000) -> UsageTracker:
+    return UsageTracker(store, flush_seconds=flush_seconds, max_buffered_keys=max_keys)
+
+
+async def test_many_uses_of_a_key_become_one_write_of_the_latest() -> None:
+    store = RecordingStore()
+    t = tracker(store)
+    for n in range(10_000):
+        t.record("k1", T0 + timedelta(milliseconds=n % 5000))
+    t.record("k2", T0)
+    assert await t.flush() == 2
+    assert store.batches == [{"k1": T0 + timedelta(milliseconds=4999), "k2": T0}]
+
+
+async def test_an_older_use_never_replaces_a_newer_one() -> None:
+    store = RecordingStore()
+    t = tracker(store)
+    t.record("k", T0 + timedelta(seconds=5))
+    t.record("k", T0)
+    await t.flush()
+    assert store.batches == [{"k": T0 + timedelta(seconds=5)}]
+
+
+async def test_an_empty_buffer_writes_nothing() -> None:
+    store = RecordingStore()
+    assert await tracker(store).flush() == 0
+    assert store.batches == []
+
+
+async def test_a_failed_flush_is_retried_with_newer_uses_merged() -> None:
+    store = RecordingStore()
+    t = tracker(store)
+    t.record("k", T0)
+    t.record("j", T0)
+    store.fail_next = 1
+    with pytest.raises(ConnectionError):
+        await t.flush()
+    assert t.failed_flushes == 1
+    t.record("k", T0 + timedelta(seconds=1))
+    await t.flush()
+    assert store.batches == [{"k": T0 + timedelta(seconds=1), "j": T0}]
+
+
+async def test_a_flush_cancelled_mid_write_keeps_its_batch() -> None:
+    store = RecordingStore()
+    store.block = asyncio.Event()
+    t = tracker(store)
+    t.record("k", T0)
+    flushing = asyncio.create_task(t.flush())
+    await asyncio.sleep(0)
+    flushing.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await flushing
+    assert t.buffered == 1
+    store.block = None
+    await t.flush()
+    assert store.batches == [{"k": T0}]
+
+
+async def test_the_loop_flushes_every_interval() -> None:
+    store = RecordingStore()
+    t = tracker(store, flush_seconds=0.05)
+    async with t.running():
+        t.record("k", T0)
+        for _ in range(100):
+            if store.batches:
+                break
+            await asyncio.sleep(0.01)
+    assert store.batches[0] == {"k": T0}
+
+
+async def test_a_full_buffer_is_flushed_early() -> None:
+    store = RecordingStore()
+    t = tracker(store, flush_seconds=60, max_keys=3)
+    async with t.running():
+        for n in range(3):
+            t.record(f"k{n}", T0)
+        for _ in range(100):
+            if store.batches:
+                break
+            await asyncio.sleep(0.01)
+        assert store.batches == [{"k0": T0, "k1": T0, "k2": T0}], (
+            "did not flush before the interval"
+        )
+
+
+async def test_the_loop_survives_a_failing_database() -> None:
+    store = RecordingStore()
+    store.fail_next = 2
+    t = tracker(store, flush_seconds=0.02)
+    async with t.running():
+        t.record("k", T0)
+        for _ in range(200):
+            if store.batches:
+                break
+            await asyncio.sleep(0.01)
+    assert t.failed_flushes == 2
+    assert store.batches == [{"k": T0}]
+
+
+async def test_stopping_flushes_what_is_left() -> None:
+    store = RecordingStore()
+    t = tracker(store, flush_seconds=60)
+    async with t.running():
+        t.record("k", T0)
+    assert store.batches == [{"k": T0}]
+    assert t.buffered == 0
+
+
+async def test_stopping_retries_a_failing_final_flush() -> None:
+    store = RecordingStore()
+    t = tracker(store, flush_seconds=60)
+    async with t.running():
+        t.record("k", T0)
+        store.fail_next = 1
+    assert store.batches == [{"k": T0}]
