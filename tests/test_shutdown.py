@@ -10,6 +10,7 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -19,6 +20,15 @@ from tests.conftest import TEST_SERVICE_TOKEN, Database, base_env, make_settings
 from tests.test_cli import free_port
 
 USERS = [f"shutdown-{n}" for n in range(5)]
+
+
+async def default_key(client: httpx.AsyncClient, sessions: Authenticator, user: str) -> Any:
+    response = await client.post(
+        "/graphql",
+        json={"query": "{ apiKeys { id key lastUsedAt } }"},
+        headers={"Authorization": f"Bearer {sessions.issue(user)}"},
+    )
+    return response.json()["data"]["apiKeys"][0]
 
 
 async def wait_until_up(url: str, server: subprocess.Popen[str]) -> None:
@@ -60,12 +70,7 @@ async def test_sigterm_under_load_loses_no_recorded_use(database: Database, tmp_
         async with httpx.AsyncClient(base_url=base, timeout=10) as client:
             secrets = {}
             for user in USERS:
-                response = await client.post(
-                    "/graphql",
-                    json={"query": "{ apiKeys { id key } }"},
-                    headers={"Authorization": f"Bearer {sessions.issue(user)}"},
-                )
-                key = response.json()["data"]["apiKeys"][0]
+                key = await default_key(client, sessions, user)
                 secrets[key["id"]] = key["key"]
 
             async def hammer(worker: int) -> None:
@@ -106,12 +111,7 @@ async def test_sigterm_under_load_loses_no_recorded_use(database: Database, tmp_
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             for user in USERS:
-                response = await client.post(
-                    "/graphql",
-                    json={"query": "{ apiKeys { id lastUsedAt } }"},
-                    headers={"Authorization": f"Bearer {sessions.issue(user)}"},
-                )
-                key = response.json()["data"]["apiKeys"][0]
+                key = await default_key(client, sessions, user)
                 assert key["lastUsedAt"] is not None, f"{user}'s uses were lost ({served} served)"
                 written = datetime.fromisoformat(key["lastUsedAt"]).timestamp()
                 assert written >= last_success[key["id"]] - 0.001, "the latest use was lost"

@@ -87,16 +87,22 @@ async def test_a_flush_cancelled_mid_write_keeps_its_batch() -> None:
     assert store.batches == [{"k": T0}]
 
 
+async def written(store: RecordingStore, within: float = 2.0) -> bool:
+    """Whether the store received a batch within `within` seconds, polled."""
+    for _ in range(int(within / 0.01)):
+        if store.batches:
+            return True
+        await asyncio.sleep(0.01)
+    return False
+
+
 async def test_the_loop_flushes_every_interval() -> None:
     store = RecordingStore()
     t = tracker(store, flush_seconds=0.05)
     async with t.running():
         t.record("k", T0)
-        for _ in range(100):
-            if store.batches:
-                break
-            await asyncio.sleep(0.01)
-    assert store.batches[0] == {"k": T0}
+        assert await written(store), "no flush while running"
+        assert store.batches == [{"k": T0}]
 
 
 async def test_a_full_buffer_is_flushed_early() -> None:
@@ -105,10 +111,7 @@ async def test_a_full_buffer_is_flushed_early() -> None:
     async with t.running():
         for n in range(3):
             t.record(f"k{n}", T0)
-        for _ in range(100):
-            if store.batches:
-                break
-            await asyncio.sleep(0.01)
+        assert await written(store, within=1.0)
         assert store.batches == [{"k0": T0, "k1": T0, "k2": T0}], (
             "did not flush before the interval"
         )
@@ -120,10 +123,7 @@ async def test_the_loop_survives_a_failing_database() -> None:
     t = tracker(store, flush_seconds=0.02)
     async with t.running():
         t.record("k", T0)
-        for _ in range(200):
-            if store.batches:
-                break
-            await asyncio.sleep(0.01)
+        assert await written(store)
     assert t.failed_flushes == 2
     assert store.batches == [{"k": T0}]
 
