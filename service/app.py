@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from starlette.applications import Starlette
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 from tortoise.contrib.starlette import RegisterTortoise
 
 from service.api.schema import build_schema
@@ -22,6 +24,9 @@ from service.security import KeyFormat, KeyVault
 from service.settings import Settings
 from service.tracker import UsageTracker
 from service.verification import KeyVerifier
+
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 def create_app(settings: Settings, *, clock: Clock = utcnow) -> Starlette:
@@ -69,6 +74,8 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> Starlette:
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/v1/keys/verify", verify.handle, methods=["POST"]),
+            # The settings page: static files that talk only to /graphql.
+            Mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static"),
         ],
         lifespan=lifespan,
     )
