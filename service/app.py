@@ -25,7 +25,6 @@ from service.settings import Settings
 from service.tracker import UsageTracker
 from service.verification import KeyVerifier
 
-
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
@@ -47,6 +46,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> Starlette:
         keys=keys,
         sessions=Authenticator(settings.jwt),
         verifier=verifier,
+        run_commands=settings.run_commands,
         graphiql=not settings.production,
     )
     verify = VerifyEndpoint(

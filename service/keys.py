@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Final
 
+from service.audit import Actor, Event, EventKind, RevealedIn
 from service.clock import Clock, utcnow
 from service.errors import (
     DefaultKeyUndeletable,
@@ -57,31 +58,31 @@ class KeyService:
         self.max_keys = max_keys
         self._clock = clock
 
-    async def list_keys(self, owner_id: str) -> Sequence[StoredKey]:
+    async def list_keys(self, actor: Actor) -> Sequence[StoredKey]:
         """The owner's keys, default first, then oldest first; creates the default on first use."""
-        keys = await self._repo.list(owner_id)
+        keys = await self._repo.list_keys(actor.owner_id)
         if keys:
             return keys
-        async with self._repo.locked(owner_id) as owner:
-            return await self._ensure_default(owner)
+        async with self._repo.locked(actor.owner_id) as owner:
+            return await self._ensure_default(owner, actor)
 
-    async def get_key(self, owner_id: str, key_id: str) -> StoredKey | None:
-        return await self._repo.get(owner_id, key_id)
+    async def get_key(self, actor: Actor, key_id: str) -> StoredKey | None:
+        return await self._repo.get(actor.owner_id, key_id)
 
-    async def create_key(self, owner_id: str, name: str, description: str | None) -> StoredKey:
+    async def create_key(self, actor: Actor, name: str, description: str | None) -> StoredKey:
         clean, key = clean_name(name)
         description = clean_description(description)
-        async with self._repo.locked(owner_id) as owner:
-            keys = await self._ensure_default(owner)
+        async with self._repo.locked(actor.owner_id) as owner:
+            keys = await self._ensure_default(owner, actor)
             if len(keys) >= self.max_keys:
                 raise KeyLimitReached(self.max_keys)
             if await owner.name_in_use(key):
                 raise NameTaken()
-            return await self._insert(owner, clean, key, description, is_default=False)
+            return await self._insert(owner, actor, clean, key, description, is_default=False)
 
     async def update_key(
         self,
-        owner_id: str,
+        actor: Actor,
         key_id: str,
         *,
         name: str | _Unchanged = UNCHANGED,
@@ -92,8 +93,15 @@ class KeyService:
             changes["name"], changes["name_key"] = clean_name(name)
         if not isinstance(description, _Unchanged):
             changes["description"] = clean_description(description)
-        async with self._repo.locked(owner_id) as owner:
-            target = _find(await self._ensure_default(owner), key_id)
+        async with self._repo.locked(actor.owner_id) as owner:
+            target = _find(await self._ensure_default(owner, actor), key_id)
+            changed = [
+                f
+                for f in ("name", "description")
+                if f in changes and changes[f] != getattr(target, f)
+            ]
+            if not changed:
+                return target
             new_name_key = changes.get("name_key")
             if isinstance(new_name_key, str) and await owner.name_in_use(
                 new_name_key, except_id=target.id
@@ -101,10 +109,13 @@ class KeyService:
                 raise NameTaken()
             updated = await owner.update(target.id, **changes)
             assert updated is not None  # found above, under the owner's lock
+            await owner.record_event(
+                actor, EventKind.UPDATED, updated, at=self._clock(), changed_fields=changed
+            )
             return updated
 
     async def rotate_key(
-        self, owner_id: str, key_id: str, *, expire_old_after_seconds: int = 0
+        self, actor: Actor, key_id: str, *, expire_old_after_seconds: int = 0
     ) -> StoredKey:
         """Gives the default key a new secret. The old one keeps working for the grace period
         asked for (0, the default, ends it at once; at most seven days), then answers EXPIRED."""
@@ -113,14 +124,14 @@ class KeyService:
                 "expireOldKeyInSeconds",
                 f"The old key can live on for 0 to {MAX_ROTATION_GRACE_SECONDS} seconds (7 days).",
             )
-        async with self._repo.locked(owner_id) as owner:
-            target = _find(await self._ensure_default(owner), key_id)
+        async with self._repo.locked(actor.owner_id) as owner:
+            target = _find(await self._ensure_default(owner, actor), key_id)
             if not target.is_default:
                 raise NotDefaultKey()
             now = self._clock()
             until = now + timedelta(seconds=expire_old_after_seconds)
             await owner.retire_secret(target.id, target.key_hash, until=until, now=now)
-            issued = self._vault.issue(owner_id=owner_id, key_id=target.id)
+            issued = self._vault.issue(owner_id=actor.owner_id, key_id=target.id)
             rotated = await owner.update(
                 target.id,
                 key_hash=issued.key_hash,
@@ -129,38 +140,60 @@ class KeyService:
                 rotated_at=now,
             )
             assert rotated is not None  # found above, under the owner's lock
+            await owner.record_event(
+                actor, EventKind.ROTATED, rotated, at=now, grace_seconds=expire_old_after_seconds
+            )
             return rotated
 
-    async def delete_key(self, owner_id: str, key_id: str) -> str:
-        async with self._repo.locked(owner_id) as owner:
-            keys = await self._ensure_default(owner)
+    async def delete_key(self, actor: Actor, key_id: str) -> str:
+        async with self._repo.locked(actor.owner_id) as owner:
+            keys = await self._ensure_default(owner, actor)
             target = _find(keys, key_id)
             if target.is_default:
                 raise DefaultKeyUndeletable()
             await owner.delete(target.id)
+            await owner.record_event(actor, EventKind.DELETED, target, at=self._clock())
             return target.id
 
-    def reveal(self, key: StoredKey) -> str:
-        """The full secret, for its owner's eyes."""
-        return self._vault.reveal(key.key_ciphertext, owner_id=key.owner_id, key_id=key.id)
+    async def reveal(self, actor: Actor, key: StoredKey, revealed_in: RevealedIn) -> str:
+        """The full secret, for its owner's eyes. Every reveal is recorded; a reveal that cannot
+        be recorded does not happen."""
+        if key.owner_id != actor.owner_id:
+            raise NotFound()
+        secret = self._vault.reveal(key.key_ciphertext, owner_id=key.owner_id, key_id=key.id)
+        await self._repo.record_reveal(actor, key, revealed_in, self._clock())
+        return secret
 
     def masked(self, key: StoredKey) -> str:
         return self._vault.format.mask(key.key_last_four)
 
-    async def _ensure_default(self, owner: LockedOwner) -> Sequence[StoredKey]:
+    async def events(
+        self, actor: Actor, *, limit: int, before_id: int | None = None
+    ) -> Sequence[Event]:
+        """The caller's audit trail, newest first."""
+        return await self._repo.events(actor.owner_id, limit=limit, before_id=before_id)
+
+    async def _ensure_default(self, owner: LockedOwner, actor: Actor) -> Sequence[StoredKey]:
         keys = await owner.keys()
         if keys:
             return keys
         # Keys only exist beside their default, which cannot be deleted: none means a first visit.
         name = DEFAULT_KEY_NAME
-        return [await self._insert(owner, name, name_key(name), None, is_default=True)]
+        return [await self._insert(owner, actor, name, name_key(name), None, is_default=True)]
 
     async def _insert(
-        self, owner: LockedOwner, name: str, key: str, description: str | None, *, is_default: bool
+        self,
+        owner: LockedOwner,
+        actor: Actor,
+        name: str,
+        key: str,
+        description: str | None,
+        *,
+        is_default: bool,
     ) -> StoredKey:
         key_id = new_key_id()
         issued = self._vault.issue(owner_id=owner.owner_id, key_id=key_id)
-        return await owner.insert(
+        created = await owner.insert(
             NewKey(
                 id=key_id,
                 name=name,
@@ -172,6 +205,8 @@ class KeyService:
                 key_last_four=issued.last_four,
             )
         )
+        await owner.record_event(actor, EventKind.CREATED, created, at=self._clock())
+        return created
 
 
 def _find(keys: Sequence[StoredKey], key_id: str) -> StoredKey:

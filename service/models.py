@@ -60,3 +60,26 @@ class RetiredSecret(Model):
     class Meta:
         table = "retired_secrets"
         indexes = (("api_key", "expires_at"),)
+
+
+class ApiKeyEvent(Model):
+    """One entry of a user's audit trail. No foreign key to the key: events outlive it."""
+
+    id = fields.BigIntField(primary_key=True)
+    owner: fields.ForeignKeyRelation[Owner] = fields.ForeignKeyField(
+        "models.Owner", related_name="events", on_delete=fields.CASCADE
+    )
+    owner_id: str
+    kind = fields.CharField(max_length=16)
+    key_id = fields.UUIDField()
+    key_name = fields.CharField(max_length=64)
+    changed_fields = fields.CharField(max_length=64, default="")  # comma-separated, UPDATED only
+    grace_seconds = fields.IntField(null=True)  # ROTATED only
+    revealed_in = fields.CharField(max_length=16, null=True)  # REVEALED only
+    client_address = fields.CharField(max_length=64, null=True)
+    user_agent = fields.CharField(max_length=512, null=True)
+    occurred_at = fields.DatetimeField()
+
+    class Meta:
+        table = "api_key_events"
+        indexes = (("owner", "id"),)

@@ -18,8 +18,9 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from service.audit import Actor, Event, EventKind, RevealedIn
 from service.errors import NameTaken
-from service.models import ApiKey, Owner, RetiredSecret
+from service.models import ApiKey, ApiKeyEvent, Owner, RetiredSecret
 
 # A retired secret answers EXPIRED (rather than UNKNOWN) for this long after its grace period.
 RETIRED_SECRET_MEMORY = timedelta(days=30)
@@ -86,6 +87,48 @@ def _stored(row: ApiKey) -> StoredKey:
     )
 
 
+def _event(row: ApiKeyEvent) -> Event:
+    return Event(
+        id=row.id,
+        kind=EventKind(row.kind),
+        key_id=str(row.key_id),
+        key_name=row.key_name,
+        changed_fields=tuple(f for f in row.changed_fields.split(",") if f),
+        grace_seconds=row.grace_seconds,
+        revealed_in=RevealedIn(row.revealed_in) if row.revealed_in else None,
+        client_address=row.client_address,
+        user_agent=row.user_agent,
+        occurred_at=row.occurred_at,
+    )
+
+
+async def _insert_event(
+    conn: BaseDBAsyncClient | None,
+    actor: Actor,
+    kind: EventKind,
+    key_id: str,
+    key_name: str,
+    *,
+    at: datetime,
+    changed_fields: Sequence[str] = (),
+    grace_seconds: int | None = None,
+    revealed_in: RevealedIn | None = None,
+) -> None:
+    await ApiKeyEvent.create(
+        using_db=conn,
+        owner_id=actor.owner_id,
+        kind=kind.value,
+        key_id=key_id,
+        key_name=key_name,
+        changed_fields=",".join(changed_fields),
+        grace_seconds=grace_seconds,
+        revealed_in=revealed_in.value if revealed_in else None,
+        client_address=actor.client_address,
+        user_agent=actor.user_agent,
+        occurred_at=at,
+    )
+
+
 def _uuid(key_id: str) -> uuid.UUID | None:
     """A malformed id names no key: it is answered like any other unknown id."""
     try:
@@ -104,7 +147,7 @@ def new_key_id() -> str:
 
 
 class KeyRepository:
-    async def list(self, owner_id: str) -> list[StoredKey]:
+    async def list_keys(self, owner_id: str) -> list[StoredKey]:
         rows = await ApiKey.filter(owner_id=owner_id).order_by(*_ORDER)
         return [_stored(row) for row in rows]
 
@@ -130,6 +173,22 @@ class KeyRepository:
             return None
         key = retired.api_key
         return SecretMatch(str(key.id), key.owner_id, key.name, retired.expires_at)
+
+    async def record_reveal(
+        self, actor: Actor, key: StoredKey, revealed_in: RevealedIn, at: datetime
+    ) -> None:
+        """A reveal changes nothing else, so its event is written on its own."""
+        await _insert_event(
+            None, actor, EventKind.REVEALED, key.id, key.name, at=at, revealed_in=revealed_in
+        )
+
+    async def events(self, owner_id: str, *, limit: int, before_id: int | None) -> list[Event]:
+        """The owner's events, newest first; `before_id` is the cursor of the previous page."""
+        query = ApiKeyEvent.filter(owner_id=owner_id)
+        if before_id is not None:
+            query = query.filter(id__lt=before_id)
+        rows = await query.order_by("-id").limit(limit)
+        return [_event(row) for row in rows]
 
     async def record_last_used(self, uses: Mapping[str, datetime]) -> None:
         """One monotonic UPDATE per key, in one transaction: `last_used_at` never moves back,
@@ -222,6 +281,28 @@ class LockedOwner:
             RetiredSecret.filter(api_key_id=key_id, expires_at__lt=now - RETIRED_SECRET_MEMORY)
             .using_db(self._conn)
             .delete()
+        )
+
+    async def record_event(
+        self,
+        actor: Actor,
+        kind: EventKind,
+        key: StoredKey,
+        *,
+        at: datetime,
+        changed_fields: Sequence[str] = (),
+        grace_seconds: int | None = None,
+    ) -> None:
+        """An event, written in this transaction: it commits with the change, or not at all."""
+        await _insert_event(
+            self._conn,
+            actor,
+            kind,
+            key.id,
+            key.name,
+            at=at,
+            changed_fields=changed_fields,
+            grace_seconds=grace_seconds,
         )
 
     async def delete(self, key_id: str) -> None:

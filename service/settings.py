@@ -22,6 +22,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from service.run_commands import (
+    DEFAULT_BASE_URL,
+    DEFAULT_CLI_TEMPLATE,
+    DEFAULT_REST_TEMPLATE,
+    RunCommands,
+    TemplateError,
+    check_template,
+)
+
 DEFAULT_DATABASE_URL = "sqlite://apikeys.sqlite3"
 _PREFIX_RE = re.compile(r"^[a-z][a-z0-9]{0,9}_$")
 
@@ -85,6 +94,7 @@ class Settings:
     key_prefix: str = "blk_"
     max_keys_per_user: int = 5
     tracker: TrackerSettings = TrackerSettings()
+    run_commands: RunCommands = RunCommands()
     verify_failures: FailureLimit = FailureLimit()
 
     @property
@@ -138,6 +148,8 @@ class Settings:
                 " (for example 'blk_')."
             )
 
+        run_commands = _run_commands(env_vars)
+
         return cls(
             env="production" if production else "development",
             database_url=env_vars.get("APIKEYS_DATABASE_URL", DEFAULT_DATABASE_URL),
@@ -158,6 +170,7 @@ class Settings:
                     env_vars, "APIKEYS_TRACKER_MAX_BUFFERED_KEYS", 10_000, minimum=1
                 ),
             ),
+            run_commands=run_commands,
             verify_failures=FailureLimit(
                 max_failures=_int(env_vars, "APIKEYS_VERIFY_MAX_FAILURES", 20, minimum=1),
                 window_seconds=_int(
@@ -184,6 +197,26 @@ def _secret_bytes(environ: Mapping[str, str], name: str, state: _DevState) -> Se
             " (generate one with `apikeys generate-secret`)."
         )
     return Secret(value)
+
+
+def _run_commands(environ: Mapping[str, str]) -> RunCommands:
+    base_url = environ.get("APIKEYS_RUN_BASE_URL") or DEFAULT_BASE_URL
+    if not re.match(r"^https?://[^\s/]+", base_url):
+        raise ConfigError("APIKEYS_RUN_BASE_URL must be an http:// or https:// URL.")
+    templates = {}
+    for name, default in (
+        ("APIKEYS_RUN_REST_TEMPLATE", DEFAULT_REST_TEMPLATE),
+        ("APIKEYS_RUN_CLI_TEMPLATE", DEFAULT_CLI_TEMPLATE),
+    ):
+        try:
+            templates[name] = check_template(environ.get(name) or default)
+        except TemplateError as exc:
+            raise ConfigError(f"{name}: {exc}") from None
+    return RunCommands(
+        base_url=base_url,
+        rest_template=templates["APIKEYS_RUN_REST_TEMPLATE"],
+        cli_template=templates["APIKEYS_RUN_CLI_TEMPLATE"],
+    )
 
 
 def _float(environ: Mapping[str, str], name: str, default: float) -> float:

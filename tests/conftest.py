@@ -145,7 +145,7 @@ def settings(database: Database) -> Settings:
 
 async def _empty_tables(backend: str) -> None:
     conn = connections.get(backend)
-    for table in ("retired_secrets", "api_keys", "owners"):
+    for table in ("api_key_events", "retired_secrets", "api_keys", "owners"):
         await conn.execute_script(f'DELETE FROM "{table}"')
 
 

@@ -71,6 +71,9 @@ def test_production_refuses_to_start_without_a_secret(tmp_path: Path, missing: s
         ("APIKEYS_TRACKER_FLUSH_SECONDS", "often"),
         ("APIKEYS_TRACKER_MAX_BUFFERED_KEYS", "0"),
         ("APIKEYS_VERIFY_MAX_FAILURES", "0"),
+        ("APIKEYS_RUN_BASE_URL", "ftp://example.com"),
+        ("APIKEYS_RUN_REST_TEMPLATE", "curl {url}"),
+        ("APIKEYS_RUN_CLI_TEMPLATE", "blk run {workflow_id"),
     ],
 )
 def test_bad_values_are_refused_naming_the_variable(

@@ -8,8 +8,10 @@ import strawberry
 from graphql import GraphQLError
 from starlette.requests import Request
 
+from service.audit import Actor
 from service.auth import Principal
 from service.keys import KeyService
+from service.run_commands import RunCommands
 
 
 class Unauthenticated(GraphQLError):
@@ -35,19 +37,25 @@ class Context:
     request: Request
     principal: Principal | None
     keys: KeyService
+    run_commands: RunCommands
 
-    def owner_id(self) -> str:
-        """The caller's user id; refuses the whole field when nobody is signed in."""
+    def actor(self) -> Actor:
+        """The caller; refuses the whole field when nobody is signed in."""
         if self.principal is None:
             raise Unauthenticated()
-        return self.principal.owner_id
+        client = self.request.client
+        return Actor(
+            owner_id=self.principal.owner_id,
+            client_address=client.host if client else None,
+            user_agent=self.request.headers.get("user-agent"),
+        )
 
-    def session_owner_id(self) -> str:
-        """The caller's user id, for changes and full secrets: refused to API keys."""
-        owner_id = self.owner_id()
+    def session_actor(self) -> Actor:
+        """The caller, for changes and full secrets: refused to API keys."""
+        actor = self.actor()
         if self.principal is not None and self.principal.read_only:
             raise Forbidden()
-        return owner_id
+        return actor
 
 
 Info = strawberry.Info[Context, None]

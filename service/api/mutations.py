@@ -52,7 +52,7 @@ class Mutation:
         keys = info.context.keys
         try:
             stored = await keys.create_key(
-                info.context.session_owner_id(), input.name, input.description
+                info.context.session_actor(), input.name, input.description
             )
         except ApiKeyError as exc:
             return user_error(exc)  # type: ignore[return-value]
@@ -61,13 +61,13 @@ class Mutation:
     @strawberry.mutation(description="Rename a key or change its description.")
     async def update_api_key(self, info: Info, input: UpdateApiKeyInput) -> UpdateApiKeyResult:
         keys = info.context.keys
-        owner_id = info.context.session_owner_id()
+        actor = info.context.session_actor()
         try:
             name = UNCHANGED if input.name is None else input.name.value
             if name is None:
                 raise ValidationFailed("name", "Name cannot be null; omit it to keep the name.")
             stored = await keys.update_key(
-                owner_id,
+                actor,
                 input.id,
                 name=name,
                 description=UNCHANGED if input.description is None else input.description.value,
@@ -84,7 +84,7 @@ class Mutation:
         keys = info.context.keys
         try:
             stored = await keys.rotate_key(
-                info.context.session_owner_id(),
+                info.context.session_actor(),
                 input.id,
                 expire_old_after_seconds=input.expire_old_key_in_seconds,
             )
@@ -95,7 +95,7 @@ class Mutation:
     @strawberry.mutation(description="Delete a key. The default key cannot be deleted.")
     async def delete_api_key(self, info: Info, input: DeleteApiKeyInput) -> DeleteApiKeyResult:
         try:
-            deleted = await info.context.keys.delete_key(info.context.session_owner_id(), input.id)
+            deleted = await info.context.keys.delete_key(info.context.session_actor(), input.id)
         except ApiKeyError as exc:
             return user_error(exc)  # type: ignore[return-value]
         return DeletedApiKey(id=strawberry.ID(deleted))

@@ -1,11 +1,29 @@
-"""Query root: the caller's keys."""
+"""Query root: the caller's keys, run commands, and audit trail."""
 
 from __future__ import annotations
+
+import base64
+import binascii
 
 import strawberry
 
 from service.api.context import Info
-from service.api.types import ApiKey
+from service.api.types import (
+    ApiKey,
+    ApiKeyEvent,
+    ApiKeyEventConnection,
+    ApiKeyEventEdge,
+    PageInfo,
+    QueryRefused,
+    RunCommand,
+    RunMethod,
+)
+from service.errors import ApiKeyError, NotFound, ValidationFailed
+from service.run_commands import RunMethod as RunMethodValue
+from service.run_commands import clean_workflow_id
+
+MAX_PAGE = 100
+_CURSOR_PREFIX = "event:"
 
 
 @strawberry.type
@@ -16,10 +34,76 @@ class Query:
     )
     async def api_keys(self, info: Info) -> list[ApiKey]:
         keys = info.context.keys
-        return [ApiKey.of(stored, keys) for stored in await keys.list_keys(info.context.owner_id())]
+        return [ApiKey.of(stored, keys) for stored in await keys.list_keys(info.context.actor())]
 
     @strawberry.field(description="One of your keys; null when it does not exist or is not yours.")
     async def api_key(self, info: Info, id: strawberry.ID) -> ApiKey | None:
         keys = info.context.keys
-        stored = await keys.get_key(info.context.owner_id(), id)
+        stored = await keys.get_key(info.context.actor(), id)
         return ApiKey.of(stored, keys) if stored else None
+
+    @strawberry.field(
+        description="The command that runs a workflow with one of your keys (the default key"
+        " when `apiKeyId` is omitted). Errors: NOT_FOUND for a key that is not yours,"
+        " VALIDATION_FAILED for an unusable workflow id."
+    )
+    async def workflow_run_command(
+        self,
+        info: Info,
+        workflow_id: strawberry.ID,
+        method: RunMethod,  # type: ignore[valid-type]
+        api_key_id: strawberry.ID | None = None,
+    ) -> RunCommand:
+        actor = info.context.actor()
+        keys = info.context.keys
+        try:
+            workflow = clean_workflow_id(workflow_id)
+            if api_key_id is None:
+                stored = (await keys.list_keys(actor))[0]  # the default comes first
+            elif (found := await keys.get_key(actor, api_key_id)) is not None:
+                stored = found
+            else:
+                raise NotFound()
+        except ApiKeyError as exc:
+            raise QueryRefused(exc) from None
+        return RunCommand(
+            api_key=ApiKey.of(stored, keys), method=RunMethodValue(method), workflow_id=workflow
+        )
+
+    @strawberry.field(description="Your audit trail, newest first.")
+    async def api_key_events(
+        self, info: Info, first: int = 20, after: str | None = None
+    ) -> ApiKeyEventConnection:
+        actor = info.context.actor()
+        try:
+            if not 1 <= first <= MAX_PAGE:
+                raise ValidationFailed("first", f"first must be between 1 and {MAX_PAGE}.")
+            before_id = None if after is None else _decode_cursor(after)
+        except ApiKeyError as exc:
+            raise QueryRefused(exc) from None
+        events = await info.context.keys.events(actor, limit=first + 1, before_id=before_id)
+        edges = [
+            ApiKeyEventEdge(cursor=_encode_cursor(e.id), node=ApiKeyEvent.of(e))
+            for e in events[:first]
+        ]
+        return ApiKeyEventConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=len(events) > first,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+        )
+
+
+def _encode_cursor(event_id: int) -> str:
+    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{event_id}".encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor.encode()).decode()
+        if text.startswith(_CURSOR_PREFIX) and text[len(_CURSOR_PREFIX) :].isdigit():
+            return int(text[len(_CURSOR_PREFIX) :])
+    except (binascii.Error, UnicodeError, ValueError):
+        pass
+    raise ValidationFailed("after", "This cursor does not come from this list.")

@@ -6,11 +6,14 @@ from datetime import datetime
 from enum import Enum
 
 import strawberry
+from graphql import GraphQLError
 
 from service import errors
 from service.api.context import Info
+from service.audit import Event, EventKind, RevealedIn
 from service.keys import KeyService
 from service.repository import StoredKey
+from service.run_commands import RunMethod as RunMethodValue
 
 
 @strawberry.type(description="A personal API key.")
@@ -29,11 +32,12 @@ class ApiKey:
     stored: strawberry.Private[StoredKey]
 
     @strawberry.field(
-        description="The full secret. Only its owner, signed in with a session token, can read it."
+        description="The full secret. Only its owner, signed in with a session token, can read"
+        " it; every read is recorded in the audit trail."
     )
-    def key(self, info: Info) -> str:
-        info.context.session_owner_id()
-        return info.context.keys.reveal(self.stored)
+    async def key(self, info: Info) -> str:
+        actor = info.context.session_actor()
+        return await info.context.keys.reveal(actor, self.stored, RevealedIn.API_KEY)
 
     @classmethod
     def of(cls, stored: StoredKey, keys: KeyService) -> ApiKey:
@@ -123,3 +127,94 @@ def user_error(exc: errors.ApiKeyError) -> UserError:
     }
     error_type, code = simple[type(exc)]
     return error_type(code=code, message=exc.message)
+
+
+class QueryRefused(GraphQLError):
+    """A domain refusal in a query, whose result type has no room for a typed error: the same
+    code and message, carried in the error's extensions."""
+
+    def __init__(self, exc: errors.ApiKeyError) -> None:
+        refusal = user_error(exc)
+        extensions: dict[str, object] = {"code": refusal.code.value}
+        if isinstance(exc, errors.ValidationFailed):
+            extensions["field"] = exc.field
+        super().__init__(exc.message, extensions=extensions)
+
+
+RunMethod = strawberry.enum(RunMethodValue, name="RunMethod", description="How a workflow is run.")
+
+
+@strawberry.type(description="A workflow's run command with one of your keys in it.")
+class RunCommand:
+    api_key: ApiKey
+    method: strawberry.Private[RunMethodValue]
+    workflow_id: strawberry.Private[str]
+
+    @strawberry.field(
+        description="The command with the full key, ready to paste. Recorded as a reveal."
+    )
+    async def command(self, info: Info) -> str:
+        actor = info.context.session_actor()
+        secret = await info.context.keys.reveal(actor, self.api_key.stored, RevealedIn.RUN_COMMAND)
+        return info.context.run_commands.render(self.method, self.workflow_id, secret)
+
+    @strawberry.field(description="The same command with the masked key, for display.")
+    def masked_command(self, info: Info) -> str:
+        return info.context.run_commands.render(
+            self.method, self.workflow_id, self.api_key.masked_key
+        )
+
+
+ApiKeyEventKind = strawberry.enum(EventKind, name="ApiKeyEventKind")
+ApiKeyRevealedIn = strawberry.enum(RevealedIn, name="ApiKeyRevealedIn")
+
+
+@strawberry.type(description="One change to, or reveal of, one of your keys.")
+class ApiKeyEvent:
+    id: strawberry.ID
+    kind: ApiKeyEventKind  # type: ignore[valid-type]
+    key_id: strawberry.ID = strawberry.field(description="The key; it may since have been deleted.")
+    key_name: str = strawberry.field(description="The key's name at the time.")
+    changed_fields: list[str] = strawberry.field(description="UPDATED: which fields changed.")
+    expire_old_key_in_seconds: int | None = strawberry.field(
+        description="ROTATED: the grace period the old secret was given."
+    )
+    revealed_in: ApiKeyRevealedIn | None = strawberry.field(  # type: ignore[valid-type]
+        description="REVEALED: where the full key was shown."
+    )
+    client_address: str | None
+    user_agent: str | None
+    occurred_at: datetime
+
+    @classmethod
+    def of(cls, event: Event) -> ApiKeyEvent:
+        return cls(
+            id=strawberry.ID(str(event.id)),
+            kind=event.kind,
+            key_id=strawberry.ID(event.key_id),
+            key_name=event.key_name,
+            changed_fields=list(event.changed_fields),
+            expire_old_key_in_seconds=event.grace_seconds,
+            revealed_in=event.revealed_in,
+            client_address=event.client_address,
+            user_agent=event.user_agent,
+            occurred_at=event.occurred_at,
+        )
+
+
+@strawberry.type
+class ApiKeyEventEdge:
+    cursor: str
+    node: ApiKeyEvent
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class ApiKeyEventConnection:
+    edges: list[ApiKeyEventEdge]
+    page_info: PageInfo

@@ -14,6 +14,7 @@ from strawberry.schema import BaseSchema
 from service.api.context import Context
 from service.auth import Authenticator, identify
 from service.keys import KeyService
+from service.run_commands import RunCommands
 from service.verification import KeyVerifier
 
 
@@ -25,6 +26,7 @@ class GraphQLView(GraphQL[Context, None]):
         keys: KeyService,
         sessions: Authenticator,
         verifier: KeyVerifier,
+        run_commands: RunCommands,
         graphiql: bool,
     ) -> None:
         super().__init__(
@@ -33,13 +35,16 @@ class GraphQLView(GraphQL[Context, None]):
         self._keys = keys
         self._sessions = sessions
         self._verifier = verifier
+        self._run_commands = run_commands
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
         assert isinstance(request, Request)  # no subscriptions, so never a WebSocket
         principal = await identify(request.headers, self._sessions, self._verifier)
-        return Context(request=request, principal=principal, keys=self._keys)
+        return Context(
+            request=request, principal=principal, keys=self._keys, run_commands=self._run_commands
+        )
 
     def parse_json(self, data: str | bytes) -> Any:
         # strawberry answers a body of `null` or `42` with a 500; it is the client's mistake.

@@ -1,0 +1,57 @@
+"""The audit trail's vocabulary: who acted, and the kinds of event recorded.
+
+Every create, update (with the fields changed), rotation (with its grace period), deletion, and
+every reveal of a full key is recorded with the user, the key's id and name at the time, when,
+and the client's address and user agent, in the same transaction as the change itself. Events
+outlive the key they describe. They never hold a secret.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+USER_AGENT_MAX = 512
+
+
+class EventKind(StrEnum):
+    CREATED = "CREATED"
+    UPDATED = "UPDATED"
+    ROTATED = "ROTATED"
+    DELETED = "DELETED"
+    REVEALED = "REVEALED"
+
+
+class RevealedIn(StrEnum):
+    """Where a full key was shown."""
+
+    API_KEY = "API_KEY"  # the `key` field of an ApiKey (the settings page's reveal and copy)
+    RUN_COMMAND = "RUN_COMMAND"  # a workflow run command with the key in it
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The signed-in user behind a use case, and where their request came from."""
+
+    owner_id: str
+    client_address: str | None = None
+    user_agent: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.user_agent is not None and len(self.user_agent) > USER_AGENT_MAX:
+            object.__setattr__(self, "user_agent", self.user_agent[:USER_AGENT_MAX])
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    kind: EventKind
+    key_id: str
+    key_name: str
+    changed_fields: tuple[str, ...]
+    grace_seconds: int | None
+    revealed_in: RevealedIn | None
+    client_address: str | None
+    user_agent: str | None
+    occurred_at: datetime
