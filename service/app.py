@@ -7,6 +7,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from tortoise.contrib.starlette import RegisterTortoise
@@ -15,8 +17,11 @@ from service.api.schema import build_schema
 from service.api.view import GraphQLView
 from service.auth import Authenticator
 from service.clock import Clock, utcnow
-from service.db import tortoise_config
+from service.db import engine_of, tortoise_config
+from service.health import Health
 from service.keys import KeyService
+from service.metrics import Metrics
+from service.middleware import RequestObserver
 from service.ratelimit import FailureLimiter
 from service.repository import KeyRepository
 from service.rest import VerifyEndpoint
@@ -41,8 +46,10 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> Starlette:
     )
     verifier = KeyVerifier(repository, vault, tracker, clock=clock)
     keys = KeyService(repository, vault, max_keys=settings.max_keys_per_user, clock=clock)
+    metrics = Metrics(tracker)
+    health = Health(engine_of(settings.database_url), metrics)
     graphql = GraphQLView(
-        build_schema(production=settings.production),
+        build_schema(production=settings.production, metrics=metrics),
         keys=keys,
         sessions=Authenticator(settings.jwt),
         verifier=verifier,
@@ -55,6 +62,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> Starlette:
         FailureLimiter(
             settings.verify_failures.max_failures, settings.verify_failures.window_seconds
         ),
+        outcomes=metrics.verifications,
     )
 
     @asynccontextmanager
@@ -74,15 +82,38 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> Starlette:
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/v1/keys/verify", verify.handle, methods=["POST"]),
+            Route("/healthz", health.live, methods=["GET"]),
+            Route("/readyz", health.ready, methods=["GET"]),
+            Route("/metrics", health.metrics, methods=["GET"]),
             # The settings page: static files that talk only to /graphql.
             Mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static"),
         ],
         lifespan=lifespan,
+        middleware=[
+            Middleware(RequestObserver, metrics=metrics),
+            *_cors(settings.cors_origins),
+        ],
     )
     # For operations (metrics, tests): the live tracker and verifier of this application.
     app.state.tracker = tracker
     app.state.verifier = verifier
     return app
+
+
+def _cors(origins: tuple[str, ...]) -> list[Middleware]:
+    """The single-page app may be served from another origin; only those listed may call."""
+    if not origins:
+        return []
+    return [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=list(origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-Id"],
+            expose_headers=["X-Request-Id"],
+            max_age=600,
+        )
+    ]
 
 
 def app_from_env() -> Starlette:

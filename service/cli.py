@@ -20,6 +20,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
+    serve.add_argument(
+        "--user",
+        default="dev",
+        help="development only: the local user whose sign-in link is printed (default dev)",
+    )
 
     commands.add_parser("migrate", help="apply pending database migrations")
 
@@ -80,7 +85,7 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     if args.command == "serve":
         _migrate(settings)
-        _serve(settings, args.host, args.port, args.workers)
+        _serve(settings, args.host, args.port, args.workers, args.user)
         return 0
     raise AssertionError(args.command)
 
@@ -115,19 +120,28 @@ def _migrate(settings: Settings) -> None:
     print(f"apikeys: migrations applied: {', '.join(applied) if applied else 'none pending'}")
 
 
-def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
+def _serve(settings: Settings, host: str, port: int, workers: int, user: str) -> None:
     import uvicorn
 
-    print(f"apikeys: serving on http://{host}:{port}/graphql ({settings.env})", flush=True)
+    from service.logs import logging_config
+
+    base = f"http://{host}:{port}"
+    print(f"apikeys: serving {base}/graphql ({settings.env}, {workers} worker(s))", flush=True)
+    if not settings.production and settings.jwt.secret is not None:
+        from service.auth import Authenticator
+
+        # The fragment never reaches the server: the page reads the token in the browser.
+        token = Authenticator(settings.jwt).issue(user, ttl_seconds=12 * 3600)
+        print(f"apikeys: open {base}/#token={token} to manage {user}'s API keys", flush=True)
     uvicorn.run(
         "service.app:app_from_env",
         factory=True,
         host=host,
         port=port,
         workers=workers,
-        access_log=not settings.production,
-        # Key-authenticated clients may send keys in headers; never log headers or bodies.
-        log_level="info",
+        # Each request is logged once, as JSON, by the service itself (with its request id).
+        access_log=False,
+        log_config=logging_config(),
         timeout_graceful_shutdown=10,
     )
 

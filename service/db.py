@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from aerich import Command
+from tortoise.backends.base.client import BaseDBAsyncClient
 
 from service.settings import DEFAULT_DATABASE_URL
 
@@ -51,6 +52,18 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
 
 def migrations_location(engine: Engine, root: Path = MIGRATIONS_ROOT) -> str:
     return str(root / engine)
+
+
+def migration_files(engine: Engine, root: Path = MIGRATIONS_ROOT) -> list[str]:
+    """The migrations this code expects, by file name."""
+    folder = Path(migrations_location(engine, root)) / APP
+    return sorted(p.name for p in folder.glob("*.py") if p.name.split("_", 1)[0].isdigit())
+
+
+async def applied_migrations(conn: BaseDBAsyncClient) -> list[str]:
+    """The migrations recorded as applied in the database (aerich's own table)."""
+    _, rows = await conn.execute_query('SELECT "version" FROM "aerich" WHERE "app" = \'models\'')
+    return [row["version"] for row in rows]
 
 
 async def apply_migrations(database_url: str) -> list[str]:

@@ -13,6 +13,7 @@ import ipaddress
 import json
 from typing import Any
 
+from prometheus_client import Counter
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -24,19 +25,30 @@ MAX_BODY_BYTES = 4096
 
 class VerifyEndpoint:
     def __init__(
-        self, verifier: KeyVerifier, service_token: bytes, limiter: FailureLimiter
+        self,
+        verifier: KeyVerifier,
+        service_token: bytes,
+        limiter: FailureLimiter,
+        outcomes: Counter | None = None,
     ) -> None:
         self._verifier = verifier
         self._expected = b"Bearer " + service_token
         self._limiter = limiter
+        self._outcomes = outcomes
+
+    def _count(self, result: str) -> None:
+        if self._outcomes is not None:
+            self._outcomes.labels(result).inc()
 
     async def handle(self, request: Request) -> Response:
         peer = request.client.host if request.client else "unknown"
         presented = request.headers.get("authorization", "").encode()
         if not hmac.compare_digest(presented, self._expected):
             if (wait := self._limiter.retry_after(peer)) is not None:
+                self._count("RATE_LIMITED")
                 return _too_many(wait)
             self._limiter.record_failure(peer)
+            self._count("UNAUTHORIZED")
             return _error(401, "UNAUTHORIZED", "A valid service token is required.")
 
         body = await _json_body(request)
@@ -47,9 +59,11 @@ class VerifyEndpoint:
             return _error(400, "BAD_REQUEST", 'The body must be {"key": "<api key>"}.')
         client = _client_address(body.get("clientAddress")) or peer
         if (wait := self._limiter.retry_after(client)) is not None:
+            self._count("RATE_LIMITED")
             return _too_many(wait)
 
         verdict = await self._verifier.verify(key)
+        self._count(verdict.refusal.value if verdict.refusal else "valid")
         if verdict.refusal is not None:
             self._limiter.record_failure(client)
             return JSONResponse({"valid": False, "reason": verdict.refusal.value})

@@ -95,6 +95,7 @@ class Settings:
     max_keys_per_user: int = 5
     tracker: TrackerSettings = TrackerSettings()
     run_commands: RunCommands = RunCommands()
+    cors_origins: tuple[str, ...] = ()
     verify_failures: FailureLimit = FailureLimit()
 
     @property
@@ -171,6 +172,7 @@ class Settings:
                 ),
             ),
             run_commands=run_commands,
+            cors_origins=_origins(env_vars.get("APIKEYS_CORS_ORIGINS", "")),
             verify_failures=FailureLimit(
                 max_failures=_int(env_vars, "APIKEYS_VERIFY_MAX_FAILURES", 20, minimum=1),
                 window_seconds=_int(
@@ -197,6 +199,17 @@ def _secret_bytes(environ: Mapping[str, str], name: str, state: _DevState) -> Se
             " (generate one with `apikeys generate-secret`)."
         )
     return Secret(value)
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+    for origin in origins:
+        if not re.match(r"^https?://[^\s/]+$", origin):
+            raise ConfigError(
+                "APIKEYS_CORS_ORIGINS is a comma-separated list of origins such as"
+                f" https://app.example.com (not {origin!r})."
+            )
+    return origins
 
 
 def _run_commands(environ: Mapping[str, str]) -> RunCommands:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
 from typing import Protocol
@@ -53,11 +54,15 @@ class UsageTracker:
         self._wake = asyncio.Event()
         self.flushes = 0
         self.failed_flushes = 0
-        self.last_flush_at: datetime | None = None
+        self._last_success = time.monotonic()
 
     @property
     def buffered(self) -> int:
         return len(self._buffer)
+
+    def seconds_since_flush(self) -> float:
+        """How far behind the database is: time since the last successful flush (or start)."""
+        return time.monotonic() - self._last_success
 
     def record(self, key_id: str, at: datetime | None = None) -> None:
         """Remember a use of a key; cheap, synchronous, never touches the database."""
@@ -71,6 +76,7 @@ class UsageTracker:
     async def flush(self) -> int:
         """Write every buffered use; returns how many keys were written."""
         if not self._buffer:
+            self._last_success = time.monotonic()  # nothing owed: the database is up to date
             return 0
         batch, self._buffer = self._buffer, {}
         try:
@@ -82,7 +88,7 @@ class UsageTracker:
             self.failed_flushes += 1
             raise
         self.flushes += 1
-        self.last_flush_at = self._clock()
+        self._last_success = time.monotonic()
         return len(batch)
 
     async def run(self) -> None:

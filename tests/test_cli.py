@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -59,6 +60,50 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def wait_for(url: str, server: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.TransportError:
+            assert server.poll() is None, server.stdout.read() if server.stdout else ""
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.2)
+
+
+def test_serve_with_several_workers_prints_a_sign_in_link(tmp_path: Path) -> None:
+    port = free_port()
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--workers", "2"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_for(f"http://127.0.0.1:{port}/healthz", server)
+        statuses = set()
+        for _ in range(40):
+            statuses.add(httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code)
+        assert statuses == {200}
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=30)
+    link = next(line for line in output.splitlines() if "/#token=" in line)
+    token = link.split("/#token=", 1)[1].split()[0]
+    settings = Settings.from_env({"APIKEYS_STATE_DIR": str(tmp_path / ".apikeys")})
+    principal = Authenticator(settings.jwt).authenticate(f"Bearer {token}")
+    assert principal is not None and principal.owner_id == "dev"
+    # Everything the server logged is one JSON object per line.
+    logged = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    started = [e for e in logged if e["msg"].startswith("Started server process")]
+    assert len(started) == 2, "two worker processes"
+    assert all(e["level"] and "color_message" not in e for e in logged)
 
 
 def test_serve_starts_on_sqlite_with_zero_setup(tmp_path: Path) -> None:

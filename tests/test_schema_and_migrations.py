@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from service.api.schema import sdl
+import graphql
+
+from service.api.schema import _ROOT_FIELDS, sdl
 from tests.conftest import ROOT, run_cli
 
 
@@ -33,3 +35,9 @@ def test_both_engines_have_the_same_migration_history() -> None:
 
     assert names("sqlite") == names("postgres")
     assert names("sqlite"), "no migrations found"
+
+
+def test_operation_names_in_metrics_cover_every_root_field() -> None:
+    schema = graphql.build_schema(sdl())
+    roots = set(schema.query_type.fields) | set(schema.mutation_type.fields)  # type: ignore[union-attr]
+    assert roots <= _ROOT_FIELDS

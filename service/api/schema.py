@@ -3,16 +3,35 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Iterator
 
 import strawberry
-from graphql import ASTValidationRule, GraphQLError, NoSchemaIntrospectionCustomRule
-from strawberry.extensions import AddValidationRules, MaskErrors, ParserCache, ValidationCache
+from graphql import (
+    ASTValidationRule,
+    FieldNode,
+    GraphQLError,
+    NoSchemaIntrospectionCustomRule,
+    OperationDefinitionNode,
+)
+from strawberry.extensions import (
+    AddValidationRules,
+    MaskErrors,
+    ParserCache,
+    SchemaExtension,
+    ValidationCache,
+)
 from strawberry.types import ExecutionContext
 
 from service.api.mutations import Mutation
 from service.api.queries import Query
+from service.metrics import Metrics
 
 logger = logging.getLogger("apikeys.graphql")
+_ROOT_FIELDS = frozenset(
+    {"apiKeys", "apiKey", "workflowRunCommand", "apiKeyEvents", "__schema", "__type", "__typename"}
+    | {"createApiKey", "updateApiKey", "rotateApiKey", "deleteApiKey"}
+)
 
 
 def should_mask(error: GraphQLError) -> bool:
@@ -21,6 +40,53 @@ def should_mask(error: GraphQLError) -> bool:
     unexpected exception whose text may hold internals."""
     original = error.original_error
     return original is not None and not isinstance(original, GraphQLError)
+
+
+class OperationObserver(SchemaExtension):
+    """Names each GraphQL operation by its root fields (a closed set, unlike client-chosen
+    operation names), times it and counts its outcome; the request log line carries the name."""
+
+    def __init__(self, metrics: Metrics | None) -> None:
+        self.metrics = metrics
+
+    def on_operation(self) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            # In `finally`: a document that does not parse ends the operation with an exception.
+            self._observe(time.perf_counter() - started)
+
+    def _observe(self, elapsed: float) -> None:
+        context = self.execution_context
+        operation = _root_fields(context)
+        request = getattr(context.context, "request", None)
+        if request is not None:
+            request.state.graphql_operation = operation
+        if self.metrics is not None:
+            result = context.result
+            failed = context.pre_execution_errors or result is None or result.errors
+            outcome = "error" if failed else "ok"
+            self.metrics.operations.labels(operation, outcome).inc()
+            self.metrics.operation_seconds.labels(operation).observe(elapsed)
+
+
+def _root_fields(context: ExecutionContext) -> str:
+    try:
+        operation = context.operation_type.value
+        document = context.graphql_document
+    except Exception:  # an unparsable or ambiguous document has no operation to name
+        return "invalid"
+    if document is None:
+        return "invalid"
+    names: set[str] = set()
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            for selection in definition.selection_set.selections:
+                if isinstance(selection, FieldNode):
+                    names.add(selection.name.value)
+    known = sorted(names & _ROOT_FIELDS)
+    return f"{operation} {'+'.join(known) or 'other'}"
 
 
 class Schema(strawberry.Schema):
@@ -34,7 +100,7 @@ class Schema(strawberry.Schema):
                 logger.error("Unexpected error in %s", error.path, exc_info=error.original_error)
 
 
-def build_schema(*, production: bool = False) -> strawberry.Schema:
+def build_schema(*, production: bool = False, metrics: Metrics | None = None) -> strawberry.Schema:
     """In production the schema cannot be introspected: clients are written against
     `schema.graphql`, and a stranger gains nothing from asking."""
     rules: list[type[ASTValidationRule]] = [NoSchemaIntrospectionCustomRule] if production else []
@@ -49,6 +115,7 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
             # The rules list is built once: the validation cache keys on it (strawberry#4635).
             lambda: AddValidationRules(rules),
             lambda: ValidationCache(maxsize=256),
+            lambda: OperationObserver(metrics),
         ],
     )
 

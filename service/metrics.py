@@ -1,0 +1,77 @@
+"""Prometheus metrics, one registry per application (so tests and workers never share one).
+
+With several worker processes each keeps its own figures; scrape each worker, or run one worker
+per container, as is usual with prometheus-client.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from service.tracker import UsageTracker
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class Metrics:
+    def __init__(self, tracker: UsageTracker) -> None:
+        self.registry = registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "apikeys_http_requests",
+            "HTTP requests by route, method and status.",
+            ["route", "method", "status"],
+            registry=registry,
+        )
+        self.request_seconds = Histogram(
+            "apikeys_http_request_duration_seconds",
+            "HTTP request latency by route.",
+            ["route"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.operations = Counter(
+            "apikeys_graphql_operations",
+            "GraphQL operations by root field(s) and outcome (ok or error).",
+            ["operation", "outcome"],
+            registry=registry,
+        )
+        self.operation_seconds = Histogram(
+            "apikeys_graphql_operation_duration_seconds",
+            "GraphQL operation latency by root field(s).",
+            ["operation"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.verifications = Counter(
+            "apikeys_verifications",
+            "Key verifications at /v1/keys/verify by result: valid, MALFORMED, UNKNOWN,"
+            " EXPIRED, UNAUTHORIZED (bad service token) or RATE_LIMITED.",
+            ["result"],
+            registry=registry,
+        )
+        self.keys_stored = Gauge(
+            "apikeys_keys_stored", "API keys stored, counted at scrape time.", registry=registry
+        )
+        Gauge(
+            "apikeys_tracker_buffered_keys",
+            "Keys whose last use waits in the tracker's buffer.",
+            registry=registry,
+        ).set_function(lambda: tracker.buffered)
+        Gauge(
+            "apikeys_tracker_flushes",
+            "Successful tracker flushes since start.",
+            registry=registry,
+        ).set_function(lambda: tracker.flushes)
+        Gauge(
+            "apikeys_tracker_flush_failures",
+            "Failed tracker flushes since start (each is retried).",
+            registry=registry,
+        ).set_function(lambda: tracker.failed_flushes)
+        Gauge(
+            "apikeys_tracker_flush_lag_seconds",
+            "Seconds since the tracker last flushed successfully (since start, before the first).",
+            registry=registry,
+        ).set_function(tracker.seconds_since_flush)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
