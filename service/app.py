@@ -21,7 +21,7 @@ from service.db import engine_of, tortoise_config
 from service.health import Health
 from service.keys import KeyService
 from service.metrics import Metrics
-from service.middleware import RequestObserver
+from service.middleware import BodySizeLimit, RequestObserver
 from service.ratelimit import FailureLimiter
 from service.repository import KeyRepository
 from service.rest import VerifyEndpoint
@@ -31,6 +31,8 @@ from service.tracker import UsageTracker
 from service.verification import KeyVerifier
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+# No legitimate request comes near this: the largest is a mutation with a 500-character description.
+MAX_BODY_BYTES = 64 * 1024
 
 
 def create_app(settings: Settings, *, clock: Clock = utcnow) -> Starlette:
@@ -91,6 +93,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> Starlette:
         lifespan=lifespan,
         middleware=[
             Middleware(RequestObserver, metrics=metrics),
+            Middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES),
             *_cors(settings.cors_origins),
         ],
     )

@@ -14,8 +14,10 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
 
+import asyncpg
 from aerich import Command
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import DBConnectionError
 
 from service.settings import DEFAULT_DATABASE_URL
 
@@ -52,6 +54,32 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
 
 def migrations_location(engine: Engine, root: Path = MIGRATIONS_ROOT) -> str:
     return str(root / engine)
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether an error means "the database cannot be reached right now" (worth a retry),
+    as opposed to a fault in the service. Looks through the chain of causes, because Tortoise
+    wraps the driver's errors."""
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, _UNAVAILABLE):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    OSError,  # refused, reset, unreachable
+    TimeoutError,
+    DBConnectionError,
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.InterfaceError,  # e.g. the connection was closed under a query
+    asyncpg.exceptions.CannotConnectNowError,  # the server is starting or shutting down
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.TooManyConnectionsError,
+)
 
 
 def migration_files(engine: Engine, root: Path = MIGRATIONS_ROOT) -> list[str]:

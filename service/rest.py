@@ -11,16 +11,20 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import json
+import logging
 from typing import Any
 
 from prometheus_client import Counter
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from service.db import is_unavailable
 from service.ratelimit import FailureLimiter
 from service.verification import KeyVerifier
 
 MAX_BODY_BYTES = 4096
+
+logger = logging.getLogger("apikeys.verify")
 
 
 class VerifyEndpoint:
@@ -62,7 +66,16 @@ class VerifyEndpoint:
             self._count("RATE_LIMITED")
             return _too_many(wait)
 
-        verdict = await self._verifier.verify(key)
+        try:
+            verdict = await self._verifier.verify(key)
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            logger.warning("Verification failed: database unavailable (%r)", exc)
+            self._count("UNAVAILABLE")
+            response = _error(503, "UNAVAILABLE", "Keys cannot be checked right now; retry.")
+            response.headers["Retry-After"] = "1"
+            return response
         self._count(verdict.refusal.value if verdict.refusal else "valid")
         if verdict.refusal is not None:
             self._limiter.record_failure(client)

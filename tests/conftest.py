@@ -35,6 +35,7 @@ from service.auth import Authenticator
 from service.clock import utcnow
 from service.db import engine_of
 from service.settings import Settings, generate_secret
+from tests.report import FIGURES
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -250,3 +251,10 @@ async def api(app: Starlette, settings: Settings) -> AsyncIterator[Api]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://apikeys.test") as client:
         yield Api(client, Authenticator(settings.jwt))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if FIGURES:
+        terminalreporter.section("robustness figures")
+        for figure, amount in sorted(FIGURES.items()):
+            terminalreporter.write_line(f"{figure}: {amount}")

@@ -17,7 +17,10 @@ from graphql import (
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
     ParserCache,
+    QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
 )
@@ -25,9 +28,16 @@ from strawberry.types import ExecutionContext
 
 from service.api.mutations import Mutation
 from service.api.queries import Query
+from service.db import is_unavailable
 from service.metrics import Metrics
 
 logger = logging.getLogger("apikeys.graphql")
+
+# Limits on what one document may ask for. The settings page's deepest query
+# (apiKeyEvents { edges { node { ... } } }) is 4 levels deep and uses no aliases.
+MAX_DEPTH = 8
+MAX_ALIASES = 15
+MAX_TOKENS = 2000
 _ROOT_FIELDS = frozenset(
     {"apiKeys", "apiKey", "workflowRunCommand", "apiKeyEvents", "__schema", "__type", "__typename"}
     | {"createApiKey", "updateApiKey", "rotateApiKey", "deleteApiKey"}
@@ -89,6 +99,21 @@ def _root_fields(context: ExecutionContext) -> str:
     return f"{operation} {'+'.join(known) or 'other'}"
 
 
+class MaskInternalErrors(MaskErrors):
+    """Crashes become "Internal server error."; a database that cannot be reached becomes
+    UNAVAILABLE, which tells the client that trying again later is the right thing to do."""
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        if error.original_error is not None and is_unavailable(error.original_error):
+            return GraphQLError(
+                "The service is temporarily unavailable; please try again.",
+                nodes=error.nodes,
+                path=error.path,
+                extensions={"code": "UNAVAILABLE"},
+            )
+        return super().anonymise_error(error)
+
+
 class Schema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -96,14 +121,23 @@ class Schema(strawberry.Schema):
         # Refusals (unauthenticated, invalid queries) are the client's business, not the log's;
         # only crashes are logged, with their traceback.
         for error in errors:
-            if should_mask(error):
+            if not should_mask(error):
+                continue
+            if error.original_error is not None and is_unavailable(error.original_error):
+                logger.warning("Database unavailable in %s: %r", error.path, error.original_error)
+            else:
                 logger.error("Unexpected error in %s", error.path, exc_info=error.original_error)
 
 
 def build_schema(*, production: bool = False, metrics: Metrics | None = None) -> strawberry.Schema:
     """In production the schema cannot be introspected: clients are written against
     `schema.graphql`, and a stranger gains nothing from asking."""
-    rules: list[type[ASTValidationRule]] = [NoSchemaIntrospectionCustomRule] if production else []
+    rules: list[type[ASTValidationRule]] = [
+        *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
+    ]
+    if production:
+        rules.append(NoSchemaIntrospectionCustomRule)
     return Schema(
         query=Query,
         mutation=Mutation,
@@ -111,6 +145,7 @@ def build_schema(*, production: bool = False, metrics: Metrics | None = None) ->
             lambda: MaskErrors(
                 should_mask_error=should_mask, error_message="Internal server error."
             ),
+            lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
             lambda: ParserCache(maxsize=256),
             # The rules list is built once: the validation cache keys on it (strawberry#4635).
             lambda: AddValidationRules(rules),

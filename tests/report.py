@@ -1,0 +1,15 @@
+"""Figures the robustness tests gather, printed at the end of the run (see conftest.py).
+
+Tests add to them with `record("inputs tried", n)`; the summary prints every figure, so the
+closing report of a run says how hard the service was pushed and what it held.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+FIGURES: Counter[str] = Counter()
+
+
+def record(figure: str, amount: int = 1) -> None:
+    FIGURES[figure] += amount
