@@ -1,0 +1,62 @@
+// Modal form dialogs (<dialog>): the action runs while the dialog stays open, so a refusal
+// (name taken, limit reached) is shown right where the user can fix it.
+
+import { showMessage } from './dom.js';
+
+/**
+ * Wire up a <dialog> holding a <form> with a submit button, a [data-role=cancel] button and a
+ * [data-role=error] alert (with an id). `submit(formData, subject)` is awaited: the dialog closes
+ * when it resolves, and shows the message when it throws (marking the refused field, if named).
+ * Returns `open(subject)`, `subject` being whatever the action is about (e.g. the key).
+ */
+export function formDialog(dialog, { prepare = () => {}, submit }) {
+  const form = dialog.querySelector('form');
+  const error = dialog.querySelector('[data-role="error"]');
+  const submitButton = form.querySelector('[type="submit"]');
+  let subject = null;
+
+  dialog.querySelector('[data-role="cancel"]').addEventListener('click', () => dialog.close());
+
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    if (submitButton.disabled) return; // a double click sends once
+    submitButton.disabled = true;
+    dialog.setAttribute('aria-busy', 'true');
+    clearErrors();
+    try {
+      await submit(new FormData(form), subject);
+      dialog.close();
+    } catch (failure) {
+      showMessage(error, failure.message);
+      const field = failure.field ? form.elements.namedItem(failure.field) : null;
+      if (field) {
+        field.setAttribute('aria-invalid', 'true');
+        field.setAttribute('aria-errormessage', error.id);
+        field.focus();
+      }
+    } finally {
+      submitButton.disabled = false;
+      dialog.removeAttribute('aria-busy');
+    }
+  });
+
+  function clearErrors() {
+    showMessage(error, '');
+    for (const field of form.querySelectorAll('[aria-invalid]')) field.removeAttribute('aria-invalid');
+  }
+
+  return {
+    open(newSubject = null) {
+      subject = newSubject;
+      form.reset();
+      clearErrors();
+      prepare(dialog, subject);
+      dialog.showModal();
+    },
+  };
+}
+
+/** Close every open dialog (the session ended: the sign-in box must be reachable). */
+export function closeAllDialogs() {
+  for (const dialog of document.querySelectorAll('dialog[open]')) dialog.close();
+}

@@ -1,0 +1,75 @@
+// The GraphQL documents the page sends. Secrets (`key`) are only ever asked for on an explicit
+// click (reveal, copy); listing, creating and rotating ask for the masked key only.
+
+const KEY_FIELDS = `
+  fragment KeyFields on ApiKey {
+    id name description maskedKey isDefault createdAt updatedAt lastUsedAt rotatedAt
+  }`;
+
+export const LIST_KEYS = `
+  query ApiKeys { apiKeys { ...KeyFields } }
+  ${KEY_FIELDS}`;
+
+export const KEY_SECRET = `
+  query ApiKeySecret($id: ID!) { apiKey(id: $id) { id key } }`;
+
+export const CREATE_KEY = `
+  mutation CreateApiKey($input: CreateApiKeyInput!) {
+    createApiKey(input: $input) {
+      __typename
+      ...KeyFields
+      ... on UserError { code message }
+      ... on ValidationError { field }
+      ... on KeyLimitReachedError { limit }
+    }
+  }
+  ${KEY_FIELDS}`;
+
+export const UPDATE_KEY = `
+  mutation UpdateApiKey($input: UpdateApiKeyInput!) {
+    updateApiKey(input: $input) {
+      __typename
+      ...KeyFields
+      ... on UserError { code message }
+      ... on ValidationError { field }
+    }
+  }
+  ${KEY_FIELDS}`;
+
+export const ROTATE_KEY = `
+  mutation RotateApiKey($input: RotateApiKeyInput!) {
+    rotateApiKey(input: $input) {
+      __typename
+      ...KeyFields
+      ... on UserError { code message }
+      ... on ValidationError { field }
+    }
+  }
+  ${KEY_FIELDS}`;
+
+// DeleteApiKeyResult has no ValidationError member, so it cannot be selected here.
+export const DELETE_KEY = `
+  mutation DeleteApiKey($input: DeleteApiKeyInput!) {
+    deleteApiKey(input: $input) {
+      __typename
+      ... on DeletedApiKey { id }
+      ... on UserError { code message }
+    }
+  }`;
+
+// `command` holds the full key and the server records every read of it as a reveal, so the
+// panel shows `maskedCommand` and asks for `command` only when the user clicks Copy.
+export const RUN_COMMAND = `
+  query WorkflowRunCommand($workflowId: ID!, $method: RunMethod!, $apiKeyId: ID) {
+    workflowRunCommand(workflowId: $workflowId, method: $method, apiKeyId: $apiKeyId) {
+      maskedCommand
+      apiKey { id name }
+    }
+  }`;
+
+export const RUN_COMMAND_SECRET = `
+  query WorkflowRunCommandSecret($workflowId: ID!, $method: RunMethod!, $apiKeyId: ID) {
+    workflowRunCommand(workflowId: $workflowId, method: $method, apiKeyId: $apiKeyId) {
+      command
+    }
+  }`;

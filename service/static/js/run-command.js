@@ -1,0 +1,104 @@
+// The workflow editor's "Run command" panel: the command that runs a workflow with one of the
+// user's keys. The screen shows the masked command; Copy puts the real one in the clipboard.
+
+import { copyText } from './clipboard.js';
+import { flashText, h, showMessage } from './dom.js';
+import { RUN_COMMAND, RUN_COMMAND_SECRET } from './documents.js';
+
+const TYPING_DELAY_MS = 250;
+
+export function createRunCommandPanel({ client, form, box, output, copyButton, error, announce }) {
+  const workflowInput = form.elements.namedItem('workflowId');
+  const keySelect = form.elements.namedItem('apiKeyId');
+  // The variables of the command on screen: Copy asks for exactly that command, in full.
+  let shown = null;
+  // Answers can arrive out of order while the user types; only the latest request counts.
+  let latestRequest = 0;
+  let typingTimer = null;
+
+  function variables() {
+    return {
+      workflowId: workflowInput.value.trim(),
+      method: form.elements.namedItem('method').value,
+      apiKeyId: keySelect.value || null,
+    };
+  }
+
+  function show({ masked = null, shownFor = null, failure = '' }) {
+    output.textContent = masked ?? '';
+    box.hidden = masked === null;
+    shown = shownFor;
+    copyButton.disabled = shownFor === null;
+    showMessage(error, failure);
+  }
+
+  async function refresh() {
+    clearTimeout(typingTimer);
+    const request = (latestRequest += 1);
+    const wanted = variables();
+    if (!wanted.workflowId) {
+      show({ failure: 'Enter a workflow ID to see its run command.' });
+      return;
+    }
+    if (!wanted.apiKeyId) return; // the keys are not loaded yet
+    output.setAttribute('aria-busy', 'true');
+    try {
+      const data = await client.request(RUN_COMMAND, wanted);
+      if (request !== latestRequest) return;
+      show({ masked: data.workflowRunCommand.maskedCommand, shownFor: wanted });
+    } catch (failure) {
+      if (request !== latestRequest) return;
+      // The rest of the page does not depend on this panel: say what went wrong, here only.
+      show({ failure: `Could not build the run command: ${failure.message}` });
+    } finally {
+      if (request === latestRequest) output.removeAttribute('aria-busy');
+    }
+  }
+
+  form.addEventListener('submit', (event) => event.preventDefault());
+  workflowInput.addEventListener('input', () => {
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(refresh, TYPING_DELAY_MS);
+  });
+  form.addEventListener('change', (event) => {
+    if (event.target !== workflowInput) refresh();
+  });
+
+  copyButton.addEventListener('click', async () => {
+    if (shown === null) return;
+    try {
+      const data = await client.request(RUN_COMMAND_SECRET, shown);
+      await copyText(data.workflowRunCommand.command, copyButton);
+      flashText(copyButton, 'Copied');
+      announce('Command copied to the clipboard.');
+    } catch (failure) {
+      showMessage(error, `Could not copy the run command: ${failure.message}`);
+    }
+  });
+
+  return {
+    /** The user's keys changed: rebuild the choice (keeping the selection) and the command. */
+    setKeys(keys) {
+      const selected = keys.some((key) => key.id === keySelect.value)
+        ? keySelect.value
+        : (keys.find((key) => key.isDefault)?.id ?? keys[0]?.id ?? '');
+      keySelect.replaceChildren(
+        ...keys.map((key) =>
+          h(
+            'option',
+            { value: key.id },
+            `${key.name}${key.isDefault ? ' (default)' : ''} · ${key.maskedKey}`,
+          ),
+        ),
+      );
+      keySelect.value = selected;
+      refresh();
+    },
+    /** Signed out: forget the keys and the command. */
+    clear() {
+      latestRequest += 1;
+      keySelect.replaceChildren();
+      show({});
+    },
+  };
+}
