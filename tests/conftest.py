@@ -34,8 +34,10 @@ from service.app import create_app
 from service.auth import Authenticator
 from service.clock import utcnow
 from service.db import engine_of
+from service.logs import JsonFormatter
+from service.security import KeyVault
 from service.settings import Settings, generate_secret
-from tests.report import FIGURES
+from tests.report import FIGURES, ISSUED_SECRETS, SERVER_OUTPUTS, record
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -251,6 +253,62 @@ async def api(app: Starlette, settings: Settings) -> AsyncIterator[Api]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://apikeys.test") as client:
         yield Api(client, Authenticator(settings.jwt))
+
+
+KEY_PATTERN = re.compile(r"[a-z][a-z0-9]{0,9}_[0-9A-Za-z]{38}")
+JWT_PATTERN = re.compile(r"eyJ[\w-]{10,}\.eyJ[\w-]{10,}\.[\w-]{10,}")
+
+
+class Everything(logging.Handler):
+    """Keeps every log record of the run, at every level."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def secrets_never_reach_the_logs() -> Iterator[None]:
+    """Captures all log output of the whole session (and of every server process the tests
+    start), then searches it for every key and token issued, and for anything shaped like one."""
+    patch = pytest.MonkeyPatch()
+
+    def remembering(original: Any, secret_of: Any) -> Any:
+        def issue(*args: Any, **kwargs: Any) -> Any:
+            result = original(*args, **kwargs)
+            ISSUED_SECRETS.add(secret_of(result))
+            return result
+
+        return issue
+
+    patch.setattr(KeyVault, "issue", remembering(KeyVault.issue, lambda issued: issued.secret))
+    patch.setattr(Authenticator, "issue", remembering(Authenticator.issue, lambda token: token))
+    root = logging.getLogger()
+    handler, level = Everything(), root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+        patch.undo()
+    formatter = JsonFormatter()
+    logged = "\n".join(formatter.format(record) for record in handler.records)
+    # `apikeys serve` prints a development sign-in link on stdout by design; it is not a log.
+    served = "\n".join(
+        line for out in SERVER_OUTPUTS for line in out.splitlines() if "/#token=" not in line
+    )
+    text = logged + "\n" + served
+    found = [s for s in ISSUED_SECRETS if s in text]
+    found += KEY_PATTERN.findall(text) + JWT_PATTERN.findall(text)
+    record("log lines searched for secrets", text.count("\n") + 1)
+    record("keys and tokens issued and searched for", len(ISSUED_SECRETS))
+    record("secrets found in logs", len(found))
+    assert not found, f"{len(found)} secrets reached the logs"
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -13,3 +13,9 @@ FIGURES: Counter[str] = Counter()
 
 def record(figure: str, amount: int = 1) -> None:
     FIGURES[figure] += amount
+
+
+# Every key and token the test run issued, and the output of every server process it ran:
+# the end-of-run check searches all logs for them (see conftest.py).
+ISSUED_SECRETS: set[str] = set()
+SERVER_OUTPUTS: list[str] = []

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import ROOT, base_env
+from tests.report import SERVER_OUTPUTS
 
 
 def free_port() -> int:
@@ -60,7 +61,8 @@ class Server:
             time.sleep(0.1)
 
     def output(self) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text()
 
     def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 30) -> int:
@@ -68,4 +70,5 @@ class Server:
             self.process.send_signal(sig)
         code = self.process.wait(timeout=timeout)
         self._log.close()
+        SERVER_OUTPUTS.append(self.output())
         return code

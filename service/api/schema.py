@@ -142,7 +142,7 @@ def build_schema(*, production: bool = False, metrics: Metrics | None = None) ->
         query=Query,
         mutation=Mutation,
         extensions=[
-            lambda: MaskErrors(
+            lambda: MaskInternalErrors(
                 should_mask_error=should_mask, error_message="Internal server error."
             ),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
