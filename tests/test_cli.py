@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ import httpx
 from service.auth import Authenticator
 from service.settings import Settings
 from tests.conftest import ROOT, Database, base_env, run_cli
+from tests.servers import free_port
 
 
 def test_migrate_is_idempotent(database: Database) -> None:
@@ -53,13 +53,6 @@ def test_generate_secret_prints_a_usable_secret(tmp_path: Path) -> None:
         "APIKEYS_SERVICE_TOKEN": "t" * 32,
     }
     assert Settings.from_env({**env, "APIKEYS_STATE_DIR": str(tmp_path)}).pepper.reveal()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def wait_for(url: str, server: subprocess.Popen[str]) -> None:

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -16,8 +13,8 @@ import httpx
 
 from service.app import create_app
 from service.auth import Authenticator
-from tests.conftest import TEST_SERVICE_TOKEN, Database, base_env, make_settings
-from tests.test_cli import free_port
+from tests.conftest import TEST_SERVICE_TOKEN, Database, make_settings
+from tests.servers import Server
 
 USERS = [f"shutdown-{n}" for n in range(5)]
 
@@ -31,43 +28,19 @@ async def default_key(client: httpx.AsyncClient, sessions: Authenticator, user: 
     return response.json()["data"]["apiKeys"][0]
 
 
-async def wait_until_up(url: str, server: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 30
-    async with httpx.AsyncClient() as client:
-        while True:
-            try:
-                await client.get(url, headers={"Accept": "text/html"}, timeout=1)
-                return
-            except httpx.TransportError:
-                assert server.poll() is None, "the server exited during start-up"
-                assert time.monotonic() < deadline, "the server did not start"
-                await asyncio.sleep(0.1)
-
-
 async def test_sigterm_under_load_loses_no_recorded_use(database: Database, tmp_path: Path) -> None:
     settings = make_settings(database)
     sessions = Authenticator(settings.jwt)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(tmp_path),
-        **base_env(database.url),
-        "APIKEYS_TRACKER_FLUSH_SECONDS": "5",  # longer than the load: only shutdown flushes
-        "APIKEYS_VERIFY_MAX_FAILURES": "1000000",
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    server = Server(
+        database.url,
+        tmp_path,
+        APIKEYS_TRACKER_FLUSH_SECONDS="5",  # longer than the load: only shutdown flushes
+        APIKEYS_VERIFY_MAX_FAILURES="1000000",
+    ).wait_ready()
     last_success: dict[str, float] = {}
     statuses: dict[int, int] = {}
     try:
-        await wait_until_up(f"{base}/graphql", server)
-        async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+        async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
             secrets = {}
             for user in USERS:
                 key = await default_key(client, sessions, user)
@@ -93,12 +66,11 @@ async def test_sigterm_under_load_loses_no_recorded_use(database: Database, tmp_
 
             workers = [asyncio.create_task(hammer(w)) for w in range(16)]
             await asyncio.sleep(1.5)
-            server.send_signal(signal.SIGTERM)
+            server.process.send_signal(signal.SIGTERM)
             await asyncio.wait_for(asyncio.gather(*workers), timeout=30)
     finally:
-        if server.poll() is None:
-            server.send_signal(signal.SIGTERM)
-        output, _ = server.communicate(timeout=30)
+        server.stop()
+    output = server.output()
 
     assert "Application shutdown complete." in output, output
     assert set(statuses) == {200}, f"in-flight requests failed: {statuses}"
