@@ -39,7 +39,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> Starlette:
     vault = KeyVault(
         KeyFormat(settings.key_prefix), settings.pepper.reveal(), settings.encryption_key.reveal()
     )
-    repository = KeyRepository()
+    repository = KeyRepository(engine_of(settings.database_url))
     tracker = UsageTracker(
         repository,
         flush_seconds=settings.tracker.flush_seconds,

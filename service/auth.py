@@ -28,6 +28,7 @@ from service.settings import ConfigError, JwtSettings
 from service.verification import KeyVerifier
 
 MAX_SUBJECT_LENGTH = 255
+_VERIFIED_TOKENS_MAX = 10_000
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class Authenticator:
             self._key, self._algorithms = _public_key(settings.public_key)
         else:
             raise ConfigError("APIKEYS_JWT_SECRET or APIKEYS_JWT_PUBLIC_KEY must be set.")
+        self._verified: dict[str, tuple[Principal, float]] = {}
         self._options: Any = {
             "require": ["exp", "sub"],
             "verify_aud": settings.audience is not None,
@@ -86,6 +88,23 @@ class Authenticator:
         return self.session(token.strip())
 
     def session(self, token: str) -> Principal | None:
+        # A token is immutable: once its signature and claims checked out, only its expiry can
+        # change the answer. The settings page sends the same token with every request.
+        cached = self._verified.get(token)
+        if cached is not None:
+            principal, expires = cached
+            if time.time() < expires:
+                return principal
+            del self._verified[token]
+        decoded = self._decode(token)
+        if decoded is None:
+            return None
+        if len(self._verified) >= _VERIFIED_TOKENS_MAX:
+            self._verified.clear()
+        self._verified[token] = decoded
+        return decoded[0]
+
+    def _decode(self, token: str) -> tuple[Principal, float] | None:
         try:
             claims = jwt.decode(
                 token,
@@ -101,7 +120,7 @@ class Authenticator:
         subject = claims.get("sub")
         if not isinstance(subject, str) or not _valid_subject(subject):
             return None
-        return Principal(owner_id=subject)
+        return Principal(owner_id=subject), float(claims["exp"]) + self._settings.leeway_seconds
 
     def issue(self, user_id: str, *, ttl_seconds: int = 3600) -> str:
         """A session token for local development and tests (HS256 deployments only)."""

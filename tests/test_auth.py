@@ -145,3 +145,12 @@ def test_a_public_key_deployment_cannot_issue_tokens() -> None:
 def test_an_unusable_public_key_is_a_configuration_error() -> None:
     with pytest.raises(ConfigError, match="APIKEYS_JWT_PUBLIC_KEY"):
         Authenticator(JwtSettings(None, "not a pem", None, None))
+
+
+def test_a_remembered_token_still_expires() -> None:
+    auth = hs256(leeway_seconds=0)
+    token = jwt.encode(claims(exp=time.time() + 1.0), SECRET, algorithm="HS256")
+    assert auth.authenticate(bearer(token)) is not None
+    assert auth.authenticate(bearer(token)) is not None  # answered from memory
+    time.sleep(1.1)
+    assert auth.authenticate(bearer(token)) is None

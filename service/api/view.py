@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -45,6 +46,12 @@ class GraphQLView(GraphQL[Context, None]):
         return Context(
             request=request, principal=principal, keys=self._keys, run_commands=self._run_commands
         )
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
+
+    def decode_json(self, data: str | bytes) -> object:
+        return orjson.loads(data)
 
     def parse_json(self, data: str | bytes) -> Any:
         # strawberry answers a body of `null` or `42` with a 500; it is the client's mistake.

@@ -8,6 +8,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from service.db import engine_of
 from service.repository import KeyRepository
 from service.security import KeyFormat, KeyVault
 from service.settings import Settings
@@ -163,7 +164,7 @@ def idle_verifier(settings: Settings) -> tuple[KeyVerifier, UsageTracker]:
     vault = KeyVault(
         KeyFormat(settings.key_prefix), settings.pepper.reveal(), settings.encryption_key.reveal()
     )
-    repository = KeyRepository()
+    repository = KeyRepository(engine_of(settings.database_url))
     tracker = UsageTracker(repository, flush_seconds=5, max_buffered_keys=10_000)
     return KeyVerifier(repository, vault, tracker), tracker
 
