@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -19,6 +20,7 @@ from service.auth import Authenticator
 from service.clock import Clock, utcnow
 from service.db import engine_of, tortoise_config
 from service.health import Health
+from service.keycache import KeyChangeListener, VerifiedKeys
 from service.keys import KeyService
 from service.metrics import Metrics
 from service.middleware import BodySizeLimit, RequestObserver
@@ -39,17 +41,24 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> Starlette:
     vault = KeyVault(
         KeyFormat(settings.key_prefix), settings.pepper.reveal(), settings.encryption_key.reveal()
     )
-    repository = KeyRepository(engine_of(settings.database_url))
+    engine = engine_of(settings.database_url)
+    # Verified keys are cached only where every process hears of every change (PostgreSQL).
+    cache = (
+        VerifiedKeys(settings.verify_cache_seconds)
+        if engine == "postgres" and settings.verify_cache_seconds > 0
+        else None
+    )
+    repository = KeyRepository(engine, on_key_changed=cache.invalidate if cache else None)
     tracker = UsageTracker(
         repository,
         flush_seconds=settings.tracker.flush_seconds,
         max_buffered_keys=settings.tracker.max_buffered_keys,
         clock=clock,
     )
-    verifier = KeyVerifier(repository, vault, tracker, clock=clock)
+    verifier = KeyVerifier(repository, vault, tracker, clock=clock, cache=cache)
     keys = KeyService(repository, vault, max_keys=settings.max_keys_per_user, clock=clock)
     metrics = Metrics(tracker)
-    health = Health(engine_of(settings.database_url), metrics)
+    health = Health(engine, metrics)
     graphql = GraphQLView(
         build_schema(production=settings.production, metrics=metrics),
         keys=keys,
@@ -72,12 +81,16 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> Starlette:
         # Tortoise keeps its state per task; uvicorn runs the lifespan in another task than the
         # requests, hence the global fallback context. The tracker stops (and flushes what it
         # holds) before the database connections close.
-        async with (
-            RegisterTortoise(
-                app, config=tortoise_config(settings.database_url), _enable_global_fallback=True
-            ),
-            tracker.running(),
-        ):
+        async with contextlib.AsyncExitStack() as stack:
+            await stack.enter_async_context(
+                RegisterTortoise(
+                    app, config=tortoise_config(settings.database_url), _enable_global_fallback=True
+                )
+            )
+            await stack.enter_async_context(tracker.running())
+            if cache is not None:
+                dsn = settings.database_url.split("?", 1)[0]
+                await stack.enter_async_context(KeyChangeListener(dsn, cache).running())
             yield
 
     app = Starlette(
@@ -100,6 +113,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> Starlette:
     # For operations (metrics, tests): the live tracker and verifier of this application.
     app.state.tracker = tracker
     app.state.verifier = verifier
+    app.state.verified_keys = cache
     return app
 
 

@@ -7,7 +7,7 @@ key that exists but belongs to someone else is, to the caller, exactly a key tha
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -171,10 +171,15 @@ def _aware(value: datetime | str | None) -> datetime | None:
     return datetime.fromisoformat(value)
 
 
+KEY_CHANGES_CHANNEL = "apikeys_key_changes"
+
+
 class KeyRepository:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, on_key_changed: Callable[[str], None] | None = None) -> None:
+        """`on_key_changed` hears of every key renamed, rotated or deleted, once it committed."""
         self._engine = engine
         self._find_by_secret_hash = _DIALECT_SQL[engine]
+        self._on_key_changed = on_key_changed
 
     async def list_keys(self, owner_id: str) -> list[StoredKey]:
         rows = await ApiKey.filter(owner_id=owner_id).order_by(*_ORDER)
@@ -238,15 +243,31 @@ class KeyRepository:
         async with in_transaction() as conn:
             await Owner.bulk_create([Owner(id=owner_id)], ignore_conflicts=True, using_db=conn)
             await Owner.select_for_update().using_db(conn).get(id=owner_id)
-            yield LockedOwner(conn, owner_id)
+            owner = LockedOwner(conn, owner_id, announce=self._engine == "postgres")
+            yield owner
+        if self._on_key_changed is not None:
+            for key_id in owner.changed:
+                self._on_key_changed(key_id)
 
 
 class LockedOwner:
     """One owner's keys, inside the transaction that holds the owner's lock."""
 
-    def __init__(self, conn: BaseDBAsyncClient, owner_id: str) -> None:
+    def __init__(self, conn: BaseDBAsyncClient, owner_id: str, *, announce: bool) -> None:
         self._conn = conn
         self.owner_id = owner_id
+        self._announce = announce
+        self.changed: set[str] = set()
+
+    async def _changing(self, key_id: str) -> None:
+        """Every process's cache of verified keys must hear of this change when it commits:
+        PostgreSQL delivers a NOTIFY sent in a transaction exactly then (and never if it rolls
+        back)."""
+        self.changed.add(key_id)
+        if self._announce:
+            await self._conn.execute_query(
+                "SELECT pg_notify($1, $2)", [KEY_CHANGES_CHANNEL, key_id]
+            )
 
     def _keys(self) -> Any:
         return ApiKey.filter(owner_id=self.owner_id).using_db(self._conn)
@@ -287,6 +308,7 @@ class LockedOwner:
         row = await self._keys().get_or_none(id=pk)
         if row is None:
             return None
+        await self._changing(str(pk))
         for field, value in changes.items():
             setattr(row, field, value)
         try:
@@ -333,4 +355,5 @@ class LockedOwner:
     async def delete(self, key_id: str) -> None:
         pk = _uuid(key_id)
         if pk is not None:
+            await self._changing(str(pk))
             await self._keys().filter(id=pk).delete()

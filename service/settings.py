@@ -96,6 +96,7 @@ class Settings:
     tracker: TrackerSettings = TrackerSettings()
     run_commands: RunCommands = RunCommands()
     cors_origins: tuple[str, ...] = ()
+    verify_cache_seconds: float = 60.0
     verify_failures: FailureLimit = FailureLimit()
 
     @property
@@ -173,6 +174,7 @@ class Settings:
             ),
             run_commands=run_commands,
             cors_origins=_origins(env_vars.get("APIKEYS_CORS_ORIGINS", "")),
+            verify_cache_seconds=_float(env_vars, "APIKEYS_VERIFY_CACHE_SECONDS", 60.0),
             verify_failures=FailureLimit(
                 max_failures=_int(env_vars, "APIKEYS_VERIFY_MAX_FAILURES", 20, minimum=1),
                 window_seconds=_int(

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from service.clock import Clock, utcnow
+from service.keycache import VerifiedKeys
 from service.repository import KeyRepository
 from service.security import KeyVault
 from service.tracker import UsageTracker
@@ -40,11 +41,13 @@ class KeyVerifier:
         vault: KeyVault,
         tracker: UsageTracker,
         clock: Clock = utcnow,
+        cache: VerifiedKeys | None = None,
     ) -> None:
         self._repo = repository
         self._vault = vault
         self._tracker = tracker
         self._clock = clock
+        self._cache = cache
 
     @property
     def prefix(self) -> str:
@@ -56,7 +59,13 @@ class KeyVerifier:
     async def verify(self, candidate: str) -> Verdict:
         if not self.well_formed(candidate):
             return Verdict(Refusal.MALFORMED)
-        match = await self._repo.find_by_secret_hash(self._vault.lookup_hash(candidate))
+        key_hash = self._vault.lookup_hash(candidate)
+        match = self._cache.get(key_hash) if self._cache else None
+        if match is None:
+            generation = self._cache.generation if self._cache else 0
+            match = await self._repo.find_by_secret_hash(key_hash)
+            if match is not None and self._cache is not None:
+                self._cache.put(key_hash, match, generation)
         if match is None:
             return Verdict(Refusal.UNKNOWN)
         now = self._clock()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -14,7 +15,7 @@ from service.security import KeyFormat, KeyVault
 from service.settings import Settings
 from service.tracker import UsageTracker
 from service.verification import KeyVerifier
-from tests.api.documents import CREATE, DELETE, LIST, ROTATE
+from tests.api.documents import CREATE, DELETE, LIST, ROTATE, UPDATE
 from tests.conftest import TEST_SERVICE_TOKEN, Api, FakeClock, StatementLog
 
 SERVICE = {"Authorization": f"Bearer {TEST_SERVICE_TOKEN}"}
@@ -249,3 +250,46 @@ async def test_bad_bodies_are_refused(api: Api, content: bytes, status: int) -> 
     response = await api.client.post("/v1/keys/verify", content=content, headers=headers)
     assert response.status_code == status
     assert response.json()["error"]["code"]
+
+
+async def wait_for_cache(app: Starlette) -> Any:
+    cache = app.state.verified_keys
+    if cache is None:
+        pytest.skip("verified keys are cached on PostgreSQL only")
+    for _ in range(100):
+        if cache.live:
+            return cache
+        await asyncio.sleep(0.05)
+    raise AssertionError("the key change listener never connected")
+
+
+async def test_on_postgresql_a_verified_key_is_answered_from_memory(
+    app: Starlette, api: Api, sql: StatementLog
+) -> None:
+    await wait_for_cache(app)
+    key = await default_key(api)
+    await verify(api, key["key"])
+    sql.clear()
+    for _ in range(5):
+        assert (await verify(api, key["key"])).json()["valid"] is True
+    assert sql.matching("^SELECT") == []
+
+
+@pytest.mark.parametrize("change", ["delete", "rotate", "rename"])
+async def test_a_cached_key_is_forgotten_the_moment_it_changes(
+    app: Starlette, api: Api, change: str
+) -> None:
+    await wait_for_cache(app)
+    created = (await api.data(CREATE, name="cached"))["createApiKey"]
+    target = created if change != "rotate" else await default_key(api)
+    for _ in range(3):
+        assert (await verify(api, target["key"])).json()["valid"] is True
+    if change == "delete":
+        await api.data(DELETE, id=target["id"])
+        assert (await verify(api, target["key"])).json()["reason"] == "UNKNOWN"
+    elif change == "rotate":
+        await rotate(api, target["id"])
+        assert (await verify(api, target["key"])).json()["reason"] == "EXPIRED"
+    else:
+        await api.data(UPDATE, input={"id": target["id"], "name": "renamed"})
+        assert (await verify(api, target["key"])).json()["name"] == "renamed"

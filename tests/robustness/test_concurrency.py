@@ -205,3 +205,30 @@ async def test_in_process(api: Api, scenario: Any) -> None:
     clients = Clients([api.client], api.authenticator)
     await scenario(clients)
     record("concurrent requests sent in-process", clients.sent)
+
+
+async def test_revocation_is_immediate_across_server_processes(
+    two_servers: list[Server], postgres: Database
+) -> None:
+    """Each server caches verified keys; a key deleted or rotated through one server must fail
+    at the other on the very next request."""
+    sessions = Authenticator(make_settings(postgres).jwt)
+    async with (
+        httpx.AsyncClient(base_url=two_servers[0].url, timeout=30) as changer,
+        httpx.AsyncClient(base_url=two_servers[1].url, timeout=30) as checker,
+    ):
+        changes = Clients([changer], sessions)
+        checks = Clients([checker], sessions)
+        rounds = 20
+        for n in range(rounds):
+            user = new_user("revoke")
+            default = (await changes.gql(user, "{ apiKeys { id key } }"))["apiKeys"][0]
+            created = (await changes.gql(user, CREATE, name=f"k{n}"))["createApiKey"]
+            for secret in (default["key"], created["key"]):
+                for _ in range(3):  # warm the checker's cache
+                    assert await checks.verify(secret)
+            await changes.gql(user, QUIET[DELETE], id=created["id"])
+            assert not await checks.verify(created["key"]), "a deleted key still verified"
+            await changes.gql(user, ROTATE, id=default["id"])
+            assert not await checks.verify(default["key"]), "a rotated-out key still verified"
+    record("revocations checked across server processes", 2 * rounds)

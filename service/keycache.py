@@ -1,0 +1,152 @@
+"""Recently verified secrets, kept in memory so that a key the gateway sees on every request costs
+no database round trip.
+
+It must never answer for a revoked key. Three rules keep it so:
+- every change to a key (rename, rotation, deletion) invalidates its entries: at once in the
+  process that made it, and in every other process through PostgreSQL's LISTEN/NOTIFY
+  (`KeyChangeListener`), the notification being sent in the change's own transaction, so it is
+  delivered exactly when the change commits;
+- a lookup that began before an invalidation is not cached afterwards (the generation check), so a
+  slow reader cannot put back what a change just removed;
+- while the listener is not connected, nothing is served from or stored in the cache.
+Entries also expire after `ttl_seconds`, bounding any staleness nobody foresaw.
+
+What remains is the time a notification takes to reach the other processes once the change has
+committed: the same order as one local network round trip. SQLite runs without the cache: several
+processes could share its file with no way to tell each other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import time
+from collections.abc import AsyncIterator
+
+import asyncpg
+
+from service.repository import KEY_CHANGES_CHANNEL, SecretMatch
+
+logger = logging.getLogger("apikeys.keycache")
+
+CHANNEL = KEY_CHANGES_CHANNEL
+_PROBE_SECONDS = 2.0
+
+
+class VerifiedKeys:
+    def __init__(self, ttl_seconds: float, max_entries: int = 100_000) -> None:
+        self._ttl = ttl_seconds
+        self._max = max_entries
+        self._entries: dict[str, tuple[SecretMatch, float]] = {}  # lookup hash -> match, stored at
+        self._hashes_of: dict[str, set[str]] = {}  # key id -> its cached lookup hashes
+        self.generation = 0
+        self.live = False  # True only while invalidations are guaranteed to arrive
+
+    def get(self, key_hash: str) -> SecretMatch | None:
+        if not self.live:
+            return None
+        entry = self._entries.get(key_hash)
+        if entry is None:
+            return None
+        match, stored_at = entry
+        if time.monotonic() - stored_at > self._ttl:
+            self._forget(key_hash, match.key_id)
+            return None
+        return match
+
+    def put(self, key_hash: str, match: SecretMatch, generation: int) -> None:
+        """Remember a lookup, unless a key changed since it began (`generation`)."""
+        if not self.live or generation != self.generation:
+            return
+        if len(self._entries) >= self._max:
+            self.clear()
+            self.generation -= 1  # clearing for room is no invalidation: keep this lookup valid
+        self._entries[key_hash] = (match, time.monotonic())
+        self._hashes_of.setdefault(match.key_id, set()).add(key_hash)
+
+    def invalidate(self, key_id: str) -> None:
+        self.generation += 1
+        for key_hash in self._hashes_of.pop(key_id, ()):
+            self._entries.pop(key_hash, None)
+
+    def clear(self) -> None:
+        self.generation += 1
+        self._entries.clear()
+        self._hashes_of.clear()
+
+    def _forget(self, key_hash: str, key_id: str) -> None:
+        self._entries.pop(key_hash, None)
+        hashes = self._hashes_of.get(key_id)
+        if hashes is not None:
+            hashes.discard(key_hash)
+            if not hashes:
+                del self._hashes_of[key_id]
+
+
+class KeyChangeListener:
+    """Listens for key changes made by any process and invalidates this process's cache.
+
+    Runs on a connection of its own (LISTEN needs a session that stays open). While it is not
+    connected the cache is switched off; after a reconnection the cache starts empty, since
+    notifications sent in between are lost.
+    """
+
+    def __init__(self, dsn: str, cache: VerifiedKeys, retry_seconds: float = 1.0) -> None:
+        self._dsn = dsn
+        self._cache = cache
+        self._retry = retry_seconds
+        self.connected = asyncio.Event()
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[KeyChangeListener]:
+        task = asyncio.create_task(self._run(), name="apikeys-key-change-listener")
+        try:
+            yield self
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            self._cache.live = False
+
+    async def _run(self) -> None:
+        while True:
+            connection = None
+            try:
+                connection = await asyncpg.connect(self._dsn, timeout=5)
+                lost = asyncio.Event()
+                connection.add_termination_listener(functools.partial(_set, lost))
+                await connection.add_listener(CHANNEL, self._on_change)
+                self._cache.clear()
+                self._cache.live = True
+                self.connected.set()
+                await self._until_lost(connection, lost)
+                logger.warning("Key change listener lost its connection; cache off")
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+                logger.warning("Key change listener cannot connect; cache off", exc_info=True)
+            finally:
+                self._cache.live = False
+                self.connected.clear()
+                if connection is not None and not connection.is_closed():
+                    connection.terminate()
+            await asyncio.sleep(self._retry)
+
+    async def _until_lost(self, connection: asyncpg.Connection, lost: asyncio.Event) -> None:
+        """Returns when the connection is gone. A dead peer does not always close the socket,
+        so the connection is also probed now and then."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(lost.wait(), timeout=_PROBE_SECONDS)
+                return
+            try:
+                await connection.fetchval("SELECT 1", timeout=_PROBE_SECONDS)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+                return
+
+    def _on_change(self, connection: object, pid: int, channel: str, payload: str) -> None:
+        self._cache.invalidate(payload)
+
+
+def _set(event: asyncio.Event, *_: object) -> None:
+    event.set()
