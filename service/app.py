@@ -48,7 +48,12 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> Starlette:
         if engine == "postgres" and settings.verify_cache_seconds > 0
         else None
     )
-    repository = KeyRepository(engine, on_key_changed=cache.invalidate if cache else None)
+    listener = (
+        KeyChangeListener(settings.database_url.split("?", 1)[0], cache, engine)
+        if cache is not None
+        else None
+    )
+    repository = KeyRepository(engine, observer=listener)
     tracker = UsageTracker(
         repository,
         flush_seconds=settings.tracker.flush_seconds,
@@ -88,9 +93,8 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> Starlette:
                 )
             )
             await stack.enter_async_context(tracker.running())
-            if cache is not None:
-                dsn = settings.database_url.split("?", 1)[0]
-                await stack.enter_async_context(KeyChangeListener(dsn, cache).running())
+            if listener is not None:
+                await stack.enter_async_context(listener.running())
             yield
 
     app = Starlette(

@@ -23,15 +23,18 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 
 import asyncpg
+from tortoise import connections
 
 from service.repository import KEY_CHANGES_CHANNEL, SecretMatch
 
 logger = logging.getLogger("apikeys.keycache")
 
 CHANNEL = KEY_CHANGES_CHANNEL
+ACK_CHANNEL = "apikeys_key_change_acks"
+LISTENER_NAME = "apikeys-key-cache"
 _PROBE_SECONDS = 2.0
 
 
@@ -86,17 +89,39 @@ class VerifiedKeys:
 
 
 class KeyChangeListener:
-    """Listens for key changes made by any process and invalidates this process's cache.
+    """Keeps this process's cache in step with every process's key changes, over PostgreSQL.
 
-    Runs on a connection of its own (LISTEN needs a session that stays open). While it is not
-    connected the cache is switched off; after a reconnection the cache starts empty, since
-    notifications sent in between are lost.
+    Runs on a connection of its own (LISTEN needs a session that stays open), named
+    `apikeys-key-cache` so that the processes can find each other in `pg_stat_activity`.
+    - A change notification (sent by the changing transaction, delivered when it commits)
+      invalidates the key here, then is acknowledged on the acknowledgement channel.
+    - The process that made a change (`committed`) waits until every listening process has
+      acknowledged it before it answers its client: so when a client learns that a key is
+      deleted or rotated, no process will answer for the old secret any more. A process that
+      does not acknowledge within `ack_timeout` is waited for no longer (and logged).
+    - While the connection is down, this process's cache is off; after a reconnection it starts
+      empty, since notifications sent in between are lost.
     """
 
-    def __init__(self, dsn: str, cache: VerifiedKeys, retry_seconds: float = 1.0) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        cache: VerifiedKeys,
+        engine: str,
+        *,
+        retry_seconds: float = 1.0,
+        ack_timeout: float = 2.0,
+    ) -> None:
         self._dsn = dsn
         self._cache = cache
+        self._engine = engine
         self._retry = retry_seconds
+        self._ack_timeout = ack_timeout
+        self._connection: asyncpg.Connection | None = None
+        self._lock = asyncio.Lock()  # one operation at a time on the listening connection
+        self._acks: dict[str, tuple[set[int], asyncio.Event]] = {}
+        self._waiting_for: dict[str, set[int]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
         self.connected = asyncio.Event()
 
     @contextlib.asynccontextmanager
@@ -110,25 +135,60 @@ class KeyChangeListener:
                 await task
             self._cache.live = False
 
+    def expect(self, token: str) -> None:
+        """Called before the change is announced: acknowledgements may arrive before
+        `committed` is, while the commit is still being confirmed."""
+        self._acks[token] = (set(), asyncio.Event())
+
+    def abandoned(self, token: str) -> None:
+        self._acks.pop(token, None)
+
+    async def committed(self, key_ids: Collection[str], token: str) -> None:
+        """Called by the process that made the change, after its transaction committed."""
+        for key_id in key_ids:
+            self._cache.invalidate(key_id)
+        acked, done = self._acks.setdefault(token, (set(), asyncio.Event()))
+        try:
+            _, rows = await connections.get(self._engine).execute_query(_LISTENERS)
+            expected = {int(row["pid"]) for row in rows}
+            self._waiting_for[token] = expected
+            if not expected <= acked:
+                await asyncio.wait_for(done.wait(), timeout=self._ack_timeout)
+        except TimeoutError:
+            missing = self._waiting_for.get(token, set()) - acked
+            logger.warning("%d cache listener(s) did not acknowledge a key change", len(missing))
+        finally:
+            self._acks.pop(token, None)
+            self._waiting_for.pop(token, None)
+
     async def _run(self) -> None:
         while True:
-            connection = None
             try:
-                connection = await asyncpg.connect(self._dsn, timeout=5)
+                connection = await asyncpg.connect(
+                    self._dsn, timeout=5, server_settings={"application_name": LISTENER_NAME}
+                )
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+                logger.warning("Key change listener cannot connect; cache off", exc_info=True)
+                await asyncio.sleep(self._retry)
+                continue
+            try:
                 lost = asyncio.Event()
                 connection.add_termination_listener(functools.partial(_set, lost))
                 await connection.add_listener(CHANNEL, self._on_change)
+                await connection.add_listener(ACK_CHANNEL, self._on_ack)
+                self._connection = connection
                 self._cache.clear()
                 self._cache.live = True
                 self.connected.set()
                 await self._until_lost(connection, lost)
                 logger.warning("Key change listener lost its connection; cache off")
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
-                logger.warning("Key change listener cannot connect; cache off", exc_info=True)
+                logger.warning("Key change listener failed; cache off", exc_info=True)
             finally:
                 self._cache.live = False
                 self.connected.clear()
-                if connection is not None and not connection.is_closed():
+                self._connection = None
+                if not connection.is_closed():
                     connection.terminate()
             await asyncio.sleep(self._retry)
 
@@ -140,12 +200,43 @@ class KeyChangeListener:
                 await asyncio.wait_for(lost.wait(), timeout=_PROBE_SECONDS)
                 return
             try:
-                await connection.fetchval("SELECT 1", timeout=_PROBE_SECONDS)
+                async with self._lock:
+                    await connection.fetchval("SELECT 1", timeout=_PROBE_SECONDS)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
                 return
 
     def _on_change(self, connection: object, pid: int, channel: str, payload: str) -> None:
-        self._cache.invalidate(payload)
+        token, _, key_id = payload.partition(":")
+        self._cache.invalidate(key_id)
+        task = asyncio.get_running_loop().create_task(self._acknowledge(token))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _acknowledge(self, token: str) -> None:
+        connection = self._connection
+        if connection is None:
+            return
+        try:
+            async with self._lock:
+                await connection.execute("SELECT pg_notify($1, $2)", ACK_CHANNEL, token)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            logger.warning("Could not acknowledge a key change", exc_info=True)
+
+    def _on_ack(self, connection: object, pid: int, channel: str, payload: str) -> None:
+        waiting = self._acks.get(payload)
+        if waiting is None:
+            return
+        acked, done = waiting
+        acked.add(pid)
+        expected = self._waiting_for.get(payload)
+        if expected is not None and expected <= acked:
+            done.set()
+
+
+_LISTENERS = (
+    "SELECT pid FROM pg_stat_activity"
+    f" WHERE application_name = '{LISTENER_NAME}' AND datname = current_database()"
+)
 
 
 def _set(event: asyncio.Event, *_: object) -> None:

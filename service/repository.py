@@ -7,11 +7,11 @@ key that exists but belongs to someone else is, to the caller, exactly a key tha
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -174,12 +174,25 @@ def _aware(value: datetime | str | None) -> datetime | None:
 KEY_CHANGES_CHANNEL = "apikeys_key_changes"
 
 
+class KeyChangeObserver(Protocol):
+    """Hears of keys renamed, rotated or deleted, by the transaction identified by `token`."""
+
+    def expect(self, token: str) -> None:
+        """The transaction is about to announce a change (the announcement may be delivered
+        as soon as it commits, before `committed` is called)."""
+
+    async def committed(self, key_ids: Collection[str], token: str) -> None:
+        """The transaction committed."""
+
+    def abandoned(self, token: str) -> None:
+        """The transaction rolled back: nothing changed."""
+
+
 class KeyRepository:
-    def __init__(self, engine: Engine, on_key_changed: Callable[[str], None] | None = None) -> None:
-        """`on_key_changed` hears of every key renamed, rotated or deleted, once it committed."""
+    def __init__(self, engine: Engine, observer: KeyChangeObserver | None = None) -> None:
         self._engine = engine
         self._find_by_secret_hash = _DIALECT_SQL[engine]
-        self._on_key_changed = on_key_changed
+        self._observer = observer
 
     async def list_keys(self, owner_id: str) -> list[StoredKey]:
         rows = await ApiKey.filter(owner_id=owner_id).order_by(*_ORDER)
@@ -240,33 +253,49 @@ class KeyRepository:
         SQLite ignores FOR UPDATE, but the INSERT that opens the transaction takes the database's
         write lock before anything is read, which serialises writers just the same.
         """
-        async with in_transaction() as conn:
-            await Owner.bulk_create([Owner(id=owner_id)], ignore_conflicts=True, using_db=conn)
-            await Owner.select_for_update().using_db(conn).get(id=owner_id)
-            owner = LockedOwner(conn, owner_id, announce=self._engine == "postgres")
-            yield owner
-        if self._on_key_changed is not None:
-            for key_id in owner.changed:
-                self._on_key_changed(key_id)
+        token = uuid.uuid4().hex
+        try:
+            async with in_transaction() as conn:
+                await Owner.bulk_create([Owner(id=owner_id)], ignore_conflicts=True, using_db=conn)
+                await Owner.select_for_update().using_db(conn).get(id=owner_id)
+                owner = LockedOwner(conn, owner_id, token, self._observer, self._engine)
+                yield owner
+        except BaseException:
+            if self._observer is not None:
+                self._observer.abandoned(token)
+            raise
+        if owner.changed and self._observer is not None:
+            await self._observer.committed(owner.changed, token)
 
 
 class LockedOwner:
     """One owner's keys, inside the transaction that holds the owner's lock."""
 
-    def __init__(self, conn: BaseDBAsyncClient, owner_id: str, *, announce: bool) -> None:
+    def __init__(
+        self,
+        conn: BaseDBAsyncClient,
+        owner_id: str,
+        token: str,
+        observer: KeyChangeObserver | None,
+        engine: Engine,
+    ) -> None:
         self._conn = conn
         self.owner_id = owner_id
-        self._announce = announce
+        self._token = token
+        self._observer = observer
+        self._announce = engine == "postgres" and observer is not None
         self.changed: set[str] = set()
 
     async def _changing(self, key_id: str) -> None:
         """Every process's cache of verified keys must hear of this change when it commits:
         PostgreSQL delivers a NOTIFY sent in a transaction exactly then (and never if it rolls
         back)."""
+        if not self.changed and self._observer is not None:
+            self._observer.expect(self._token)
         self.changed.add(key_id)
         if self._announce:
             await self._conn.execute_query(
-                "SELECT pg_notify($1, $2)", [KEY_CHANGES_CHANNEL, key_id]
+                "SELECT pg_notify($1, $2)", [KEY_CHANGES_CHANNEL, f"{self._token}:{key_id}"]
             )
 
     def _keys(self) -> Any:
