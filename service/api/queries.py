@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 
 import strawberry
 
@@ -24,6 +25,8 @@ from service.run_commands import clean_workflow_id
 
 MAX_PAGE = 100
 _CURSOR_PREFIX = "event:"
+_CURSOR = re.compile(r"event:([0-9]{1,19})")  # ASCII digits only; ids are 64-bit
+_MAX_EVENT_ID = 2**63 - 1
 
 
 @strawberry.type
@@ -102,8 +105,9 @@ def _encode_cursor(event_id: int) -> str:
 def _decode_cursor(cursor: str) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor.encode()).decode()
-        if text.startswith(_CURSOR_PREFIX) and text[len(_CURSOR_PREFIX) :].isdigit():
-            return int(text[len(_CURSOR_PREFIX) :])
     except (binascii.Error, UnicodeError, ValueError):
-        pass
-    raise ValidationFailed("after", "This cursor does not come from this list.")
+        text = ""
+    found = _CURSOR.fullmatch(text)
+    if found is None or int(found[1]) > _MAX_EVENT_ID:
+        raise ValidationFailed("after", "This cursor does not come from this list.")
+    return int(found[1])

@@ -26,11 +26,13 @@ from strawberry.extensions import (
 )
 from strawberry.types import ExecutionContext
 
+from service.api import graphql_fixes
 from service.api.mutations import Mutation
 from service.api.queries import Query
 from service.db import is_unavailable
 from service.metrics import Metrics
 
+graphql_fixes.apply()
 logger = logging.getLogger("apikeys.graphql")
 
 # Limits on what one document may ask for. The settings page's deepest query
