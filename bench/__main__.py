@@ -1,0 +1,86 @@
+"""`python -m bench`: see bench/__init__.py. Exit 0 when it ran (targets met or not), 2 when wrk
+is missing, 1 on an error."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+
+import asyncpg
+
+from bench import options as bench_options
+from bench import report, wrk
+from bench.databases import Database, PostgresDatabase, SqliteDatabase
+from bench.processes import can_pin
+from bench.run import EngineBench
+from bench.seed import ServiceSecrets
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options = bench_options.parse(argv)
+    if not wrk.available():
+        print("wrk not found: install it with `apt-get install wrk`", file=sys.stderr)
+        return 2
+    # SIGTERM unwinds like Ctrl-C, through every cleanup below; SIGINT is set explicitly too,
+    # because a shell starts background jobs with it ignored.
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGINT, _raise_interrupt)
+    started = time.monotonic()
+    pin = can_pin()
+    print(
+        report.header(
+            wrk.version(),
+            os.cpu_count() or 0,
+            datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            options.duration,
+            options.warmup,
+        ),
+        flush=True,
+    )
+    secrets = ServiceSecrets.generate()
+    for engine in options.engines:
+        with ExitStack() as cleanup:
+            workdir = Path(tempfile.mkdtemp(prefix=f"apikeys-bench-{engine}-"))
+            cleanup.callback(shutil.rmtree, workdir, ignore_errors=True)
+            database = _database(engine, options, workdir)
+            database.create()
+            cleanup.callback(database.drop)
+            result = EngineBench(options, database, secrets, workdir, pin=pin).run()
+        print()
+        print(
+            report.engine_table(result, options.connections, options.threads, options.duration),
+            flush=True,
+        )
+    print(f"\ntotal time {time.monotonic() - started:.0f} s")
+    return 0
+
+
+def _database(engine: str, options: bench_options.Options, workdir: Path) -> Database:
+    if engine == "sqlite":
+        return SqliteDatabase(workdir)
+    return PostgresDatabase(options.postgres_admin_url, f"apikeys_bench_{os.getpid()}")
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+if __name__ == "__main__":
+    try:
+        raise SystemExit(main())
+    except KeyboardInterrupt:
+        print("interrupted; servers stopped and temporary data removed", file=sys.stderr)
+        raise SystemExit(130) from None
+    except (RuntimeError, OSError, asyncpg.PostgresError) as exc:
+        # Cleanup has run by now (every resource is released on the way out of main()).
+        print(f"bench failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None

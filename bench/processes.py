@@ -1,0 +1,149 @@
+"""The server subprocess: start, wait until it answers, read its peak RSS, stop it gracefully."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+from bench.server import FLOOR_PATH
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SERVER_CPU = 0
+LOAD_CPU = 1
+_START_TIMEOUT = 30.0
+_STOP_TIMEOUT = 30.0
+
+
+def can_pin() -> bool:
+    """Pinning needs taskset and both CPUs 0 and 1 available to this process."""
+    return shutil.which("taskset") is not None and {SERVER_CPU, LOAD_CPU} <= os.sched_getaffinity(0)
+
+
+def pinned(command: list[str], cpu: int, pin: bool) -> list[str]:
+    return ["taskset", "-c", str(cpu), *command] if pin else command
+
+
+def cpu_stall_microseconds() -> int | None:
+    """Total time some task waited for a CPU (Linux PSI), or None where the kernel has no PSI:
+    its growth over a run says how much other processes competed with the benchmark."""
+    try:
+        first = Path("/proc/pressure/cpu").read_text().splitlines()[0]
+    except (OSError, IndexError):
+        return None
+    fields = dict(part.split("=", 1) for part in first.split()[1:])
+    return int(fields["total"])
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class ServerError(RuntimeError):
+    """The server did not start, or died; the message carries the end of its log."""
+
+
+class Server:
+    """One uvicorn process serving `bench.server:create_bench_app`."""
+
+    def __init__(self, env: Mapping[str, str], log_path: Path, *, pin: bool) -> None:
+        self.port = free_port()
+        self.log_path = log_path
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.server:create_bench_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--workers",
+            "1",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+            "--timeout-graceful-shutdown",
+            "10",
+        ]
+        with log_path.open("ab") as log:
+            # taskset execs the command, so the pid is the server's own.
+            self._process = subprocess.Popen(
+                pinned(command, SERVER_CPU, pin),
+                cwd=REPO_ROOT,
+                env=dict(env),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        self.pid = self._process.pid
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + _START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise ServerError(f"the server exited ({self._process.returncode}): {self.tail()}")
+            if self._answers():
+                return
+            time.sleep(0.1)
+        raise ServerError(f"the server did not answer within {_START_TIMEOUT:.0f} s: {self.tail()}")
+
+    def _answers(self) -> bool:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+        try:
+            connection.request("GET", FLOOR_PATH)
+            return connection.getresponse().status == 200
+        except OSError:
+            return False
+        finally:
+            connection.close()
+
+    def peak_rss_mb(self) -> float:
+        """VmHWM, the resident set's high-water mark since the process started, in MB (10^6)."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024 / 1e6
+        raise ServerError("no VmHWM in /proc status")
+
+    def stop(self) -> int | None:
+        """SIGTERM (the service flushes its tracker on a graceful stop), then wait; kill as a
+        last resort. Returns the exit code."""
+        if self._process.poll() is None:
+            self._process.send_signal(signal.SIGTERM)
+            try:
+                self._process.wait(_STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        return self._process.returncode
+
+    def log_lines(self) -> list[str]:
+        try:
+            return [line for line in self.log_path.read_text(errors="replace").splitlines() if line]
+        except OSError:
+            return []
+
+    def tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""

@@ -1,0 +1,315 @@
+"""One engine's benchmark, start to finish: database, seed, servers, scenarios, extra figures."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench import client, profile, scenarios
+from bench.databases import Database, RowWrites
+from bench.options import Options
+from bench.processes import REPO_ROOT, Server, cpu_stall_microseconds
+from bench.seed import (
+    SeededUser,
+    ServiceSecrets,
+    filler_keys,
+    filler_owners,
+    real_users,
+    session_tokens,
+    utc_now,
+)
+from bench.server import FLOOR_PATH
+from bench.wrk import Load, WrkResult, measure, running, write_data
+
+TRACKER_FLUSH_SECONDS = 5  # the service's default interval, which the benchmark keeps
+SCENARIOS = ("floor", "verify", "verify-bad", "apiKeys", "dropdown", "create+delete")
+
+
+@dataclass(frozen=True)
+class WritesFigure:
+    verifications: int
+    keys: int
+    seconds: float
+    failures: int
+    writes: RowWrites
+
+
+@dataclass(frozen=True)
+class VerifyAndList:
+    """verify and apiKeys measured on one fresh server, with `keys` keys stored."""
+
+    keys: int
+    verify: WrkResult
+    api_keys: WrkResult
+
+
+@dataclass(frozen=True)
+class ScaleFigure:
+    seed_seconds: float
+    settle_seconds: float
+    measured: VerifyAndList
+
+
+@dataclass
+class EngineReport:
+    label: str
+    pinned: bool
+    list_users: int
+    create_delete_users: int
+    seed_seconds: float = 0.0
+    stored_keys: int = 0
+    floor_bytes: int = 0
+    api_keys_bytes: int = 0
+    results: dict[str, WrkResult] = field(default_factory=dict)
+    floor_after: WrkResult | None = None  # the floor measured again after the other scenarios
+    fresh: VerifyAndList | None = None  # the scale baseline, and the tracker cost's "on"
+    tracker_off: WrkResult | None = None
+    load_average: tuple[float, float] = (0.0, 0.0)  # 1-minute, at the start and at the end
+    cpu_stall_share: float | None = None  # of the run's time, some task was waiting for a CPU
+    writes: WritesFigure | None = None
+    scale: ScaleFigure | None = None
+    peak_rss_mb: dict[str, float] = field(default_factory=dict)  # server role -> VmHWM
+    profiles: dict[str, str] = field(default_factory=dict)  # scenario -> summary
+    server_logs: dict[str, list[str]] = field(default_factory=dict)  # role -> lines logged
+
+
+class EngineBench:
+    def __init__(
+        self,
+        options: Options,
+        database: Database,
+        secrets: ServiceSecrets,
+        workdir: Path,
+        *,
+        pin: bool,
+        progress: bool = True,
+    ) -> None:
+        self.options = options
+        self.db = database
+        self.secrets = secrets
+        self.workdir = workdir
+        self.pin = pin
+        self.progress = progress
+        self.env = secrets.env(database.url, str(workdir / "state"))
+        per_thread = options.connections // options.threads
+        # Two users per connection: see bench/lua/create_delete.lua.
+        self.users_per_thread = 2 * per_thread
+        self.report = EngineReport(
+            label=database.label,
+            pinned=pin,
+            list_users=options.list_users,
+            create_delete_users=options.threads * self.users_per_thread,
+        )
+        self.users: list[SeededUser] = []
+        self.data_files: dict[str, Path] = {}
+
+    def run(self) -> EngineReport:
+        start_load = os.getloadavg()[0]
+        start_stall, started = cpu_stall_microseconds(), time.monotonic()
+        self._step("migrating")
+        self._migrate()
+        self._step(f"seeding {self.options.list_users} users with 5 keys each")
+        self._seed()
+        self._main_scenarios()
+        self.report.fresh = self._verify_and_list()
+        self._tracker_off()
+        self._count_writes()
+        if self.options.scale_keys > self.report.stored_keys:
+            self._scale()
+        self.report.load_average = (start_load, os.getloadavg()[0])
+        end_stall = cpu_stall_microseconds()
+        if start_stall is not None and end_stall is not None:
+            elapsed_us = (time.monotonic() - started) * 1e6
+            self.report.cpu_stall_share = (end_stall - start_stall) / elapsed_us
+        return self.report
+
+    # -- setup ---------------------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        result = subprocess.run(
+            [sys.executable, "-m", "service.cli", "migrate"],
+            cwd=REPO_ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"migrate failed: {result.stderr[-2000:]}")
+
+    def _seed(self) -> None:
+        started = time.monotonic()
+        batch = real_users(self.secrets.vault(), self.options.list_users, utc_now())
+        self.db.insert(batch.owners, batch.keys)
+        self.report.seed_seconds = time.monotonic() - started
+        self.users = batch.users
+
+    @contextmanager
+    def _server(self, role: str, **extra_env: str) -> Iterator[Server]:
+        """A fresh server for one role; its peak RSS is read just before it is stopped."""
+        server = Server({**self.env, **extra_env}, self.workdir / f"{role}.log", pin=self.pin)
+        try:
+            server.wait_ready()
+            yield server
+            self.report.peak_rss_mb[role] = server.peak_rss_mb()
+        finally:
+            server.stop()
+            # At log level warning, anything logged is worth knowing beside the figures.
+            if logged := server.log_lines():
+                self.report.server_logs[role] = logged
+
+    def _load(self, server: Server) -> Load:
+        o = self.options
+        return Load(
+            server.base_url, o.warmup, o.duration, o.connections, o.threads, self.pin, o.repeat
+        )
+
+    def _data(self, name: str, data: dict[str, object]) -> Path:
+        return write_data(self.workdir / f"{name}.lua", data)
+
+    def _step(self, message: str) -> None:
+        if self.progress:
+            print(f"  [{self.db.label}] {message}", file=sys.stderr, flush=True)
+
+    # -- the scenarios -------------------------------------------------------------------------
+
+    def _main_scenarios(self) -> None:
+        sessions = self.secrets.sessions()
+        list_tokens = session_tokens(sessions, [u.owner_id for u in self.users])
+        cd_owners = [f"bench-cd-{n:04d}" for n in range(self.report.create_delete_users)]
+        cd_tokens = session_tokens(sessions, cd_owners)
+        all_keys = [key for user in self.users for key in user.secrets]
+        token = self.secrets.service_token
+        key_format = self.secrets.vault().format
+
+        with self._server("main") as server:
+            self._check_through_api(server, list_tokens[0], cd_tokens)
+            self.report.stored_keys = self.db.count_keys()
+            load = self._load(server)
+            data = {
+                "floor": ("requests.lua", scenarios.floor()),
+                "verify": ("requests.lua", scenarios.verify(all_keys, token)),
+                "verify-bad": ("requests.lua", scenarios.verify_bad(all_keys, token, key_format)),
+                "apiKeys": (
+                    "requests.lua",
+                    scenarios.graphql(list_tokens, scenarios.APIKEYS_QUERY),
+                ),
+                "dropdown": (
+                    "requests.lua",
+                    scenarios.graphql(list_tokens, scenarios.DROPDOWN_QUERY),
+                ),
+                "create+delete": (
+                    "create_delete.lua",
+                    scenarios.create_delete(cd_tokens, self.users_per_thread),
+                ),
+            }
+            for name in SCENARIOS:
+                script, payload = data[name]
+                self._step(f"{name}: {self.options.warmup} s warm-up + {self.options.duration} s")
+                self.data_files[name] = self._data(name, payload)
+                self.report.results[name] = measure(load, script, self.data_files[name])
+                if name == "verify":
+                    # Let the tracker write what verify left in its buffer now, rather than
+                    # charge that flush to the next scenario.
+                    time.sleep(TRACKER_FLUSH_SECONDS + 1)
+            # The floor again, after everything else: how much the machine drifted meanwhile.
+            self._step(f"floor again: {self.options.duration} s")
+            self.report.floor_after = measure(
+                load, "requests.lua", self.data_files["floor"], warm_up=False
+            )
+            if self.options.profile_dir:
+                self._profile(server, load)
+            # Sizes as during the apiKeys load, when verify has filled in lastUsedAt.
+            _, self.report.api_keys_bytes = client.graphql(
+                server.base_url, list_tokens[0], scenarios.APIKEYS_QUERY
+            )
+            self.report.floor_bytes = len(client.get(server.base_url, FLOOR_PATH))
+
+    def _profile(self, server: Server, load: Load) -> None:
+        """py-spy on the server under a steady apiKeys load, then verify: a flame graph, then
+        collapsed stacks for the printed summary, each over one scenario duration."""
+        if not profile.available():
+            self.report.profiles["py-spy"] = "not installed (pip install py-spy): skipped"
+            return
+        directory = Path(self.options.profile_dir or ".").resolve()
+        directory.mkdir(parents=True, exist_ok=True)
+        seconds = self.options.duration
+        settle = max(1, self.options.warmup)
+        engine = self.db.label.lower()
+        # apiKeys first: verify's last tracker flush would otherwise land in its profile.
+        for name in ("apiKeys", "verify"):
+            self._step(f"profiling the server under {name} ({2 * seconds} s)")
+            svg = directory / f"profile-{engine}-{name}.svg"
+            raw = directory / f"profile-{engine}-{name}.txt"
+            length = settle + 2 * seconds + 5
+            with running(load, "requests.lua", self.data_files[name], length) as finish:
+                time.sleep(settle)
+                profile.record(server.pid, seconds, svg, raw=False, pin=self.pin)
+                profile.record(server.pid, seconds, raw, raw=True, pin=self.pin)
+                result = finish()
+            self.report.profiles[name] = (
+                f"{svg} and {raw}; wrk meanwhile {result.rps:,.0f} req/s"
+                f" ({length} s, under profiling)\n" + profile.summarize(raw).render()
+            )
+
+    def _check_through_api(self, server: Server, list_token: str, cd_tokens: list[str]) -> None:
+        """The seeded rows read back through the real service, and the create+delete users'
+        default keys made by it (their first apiKeys call creates one)."""
+        answer, _ = client.graphql(server.base_url, list_token, scenarios.APIKEYS_QUERY)
+        if len(answer["apiKeys"]) != 5:
+            raise client.ClientError("a seeded user does not have 5 keys")
+        verdict = client.verify(
+            server.base_url, self.secrets.service_token, self.users[0].secrets[2]
+        )
+        if verdict.get("valid") is not True:
+            raise client.ClientError("a seeded key does not verify")
+        for token in cd_tokens:
+            client.graphql(server.base_url, token, scenarios.DROPDOWN_QUERY)
+
+    def _verify_and_list(self) -> VerifyAndList:
+        """apiKeys, then verify, on a fresh server. The verify run is also the "tracking on"
+        half of the tracker cost: the "off" half runs right after it, on the same terms."""
+        stored = self.db.count_keys()
+        self._step(f"apiKeys and verify on a fresh server, {stored:,} keys stored")
+        with self._server(f"{stored:,} keys") as server:
+            load = self._load(server)
+            api_keys = measure(load, "requests.lua", self.data_files["apiKeys"])
+            verify = measure(load, "requests.lua", self.data_files["verify"])
+        return VerifyAndList(stored, verify, api_keys)
+
+    def _tracker_off(self) -> None:
+        self._step("verify on a fresh server, the tracker's record() a no-op")
+        with self._server("tracker off", BENCH_TRACKER_OFF="1") as server:
+            self.report.tracker_off = measure(
+                self._load(server), "requests.lua", self.data_files["verify"]
+            )
+
+    def _count_writes(self) -> None:
+        keys = [user.secrets[0] for user in self.users][: self.options.writes_keys]
+        total = self.options.writes_verifications
+        self._step(f"{total} verifications over {len(keys)} keys, counting database writes")
+        self.db.start_counting_writes()
+        with self._server("writes") as server:
+            run = client.verify_exactly(server.base_url, self.secrets.service_token, keys, total)
+        # Stopped with SIGTERM: the tracker's final flush is in the count.
+        self.report.writes = WritesFigure(
+            run.requests, len(keys), run.seconds, run.failures, self.db.counted_writes()
+        )
+
+    def _scale(self) -> None:
+        filler = self.options.scale_keys - self.db.count_keys()
+        self._step(f"bulk-loading {filler:,} filler keys")
+        now = utc_now()
+        started = time.monotonic()
+        self.db.insert(filler_owners(filler, now), filler_keys(filler, now))
+        seeded = time.monotonic() - started
+        started = time.monotonic()
+        self.db.settle()
+        settled = time.monotonic() - started
+        self.report.scale = ScaleFigure(seeded, settled, self._verify_and_list())
