@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import random
 import secrets
 from collections.abc import AsyncIterator, Iterator
@@ -157,16 +156,6 @@ SCENARIOS = [
     first_visits_make_one_default,
     rotations_leave_one_live_secret,
 ]
-
-
-@pytest.fixture(scope="module")
-def postgres(databases: dict[str, Database | str]) -> Database:
-    db = databases["postgres"]
-    if isinstance(db, str):
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{db} (CI=true: PostgreSQL is required)")
-        pytest.skip(db)
-    return db
 
 
 @pytest.fixture(scope="module")

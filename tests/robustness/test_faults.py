@@ -78,16 +78,6 @@ def check_trail(keys: list[dict[str, Any]], events: list[dict[str, Any]]) -> Non
 
 
 @pytest.fixture
-def postgres(databases: dict[str, Database | str]) -> Database:
-    db = databases["postgres"]
-    if isinstance(db, str):
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{db} (CI=true: PostgreSQL is required)")
-        pytest.skip(db)
-    return db
-
-
-@pytest.fixture
 def proxy(postgres: Database) -> Iterator[CuttableProxy]:
     target = urlsplit(postgres.url)
     with CuttableProxy(target.hostname or "127.0.0.1", target.port or 5432) as cuttable:
