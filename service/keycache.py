@@ -28,6 +28,7 @@ from collections.abc import AsyncIterator, Collection
 import asyncpg
 from tortoise import connections
 
+from service.background import background
 from service.repository import KEY_CHANGES_CHANNEL, SecretMatch
 
 logger = logging.getLogger("apikeys.keycache")
@@ -64,8 +65,9 @@ class VerifiedKeys:
         if not self.live or generation != self.generation:
             return
         if len(self._entries) >= self._max:
-            self.clear()
-            self.generation -= 1  # clearing for room is no invalidation: keep this lookup valid
+            # Making room is no invalidation: the generation (and this lookup) stays valid.
+            self._entries.clear()
+            self._hashes_of.clear()
         self._entries[key_hash] = (match, time.monotonic())
         self._hashes_of.setdefault(match.key_id, set()).add(key_hash)
 
@@ -126,13 +128,10 @@ class KeyChangeListener:
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[KeyChangeListener]:
-        task = asyncio.create_task(self._run(), name="apikeys-key-change-listener")
         try:
-            yield self
+            async with background(self._run, "apikeys-key-change-listener"):
+                yield self
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
             self._cache.live = False
 
     def expect(self, token: str) -> None:

@@ -6,6 +6,8 @@ per container, as is usual with prometheus-client.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from service.tracker import UsageTracker
@@ -45,33 +47,38 @@ class Metrics:
         self.verifications = Counter(
             "apikeys_verifications",
             "Key verifications at /v1/keys/verify by result: valid, MALFORMED, UNKNOWN,"
-            " EXPIRED, UNAUTHORIZED (bad service token) or RATE_LIMITED.",
+            " EXPIRED, UNAUTHORIZED (bad service token), RATE_LIMITED or UNAVAILABLE (database).",
             ["result"],
             registry=registry,
         )
         self.keys_stored = Gauge(
             "apikeys_keys_stored", "API keys stored, counted at scrape time.", registry=registry
         )
-        Gauge(
-            "apikeys_tracker_buffered_keys",
-            "Keys whose last use waits in the tracker's buffer.",
-            registry=registry,
-        ).set_function(lambda: tracker.buffered)
-        Gauge(
-            "apikeys_tracker_flushes",
-            "Successful tracker flushes since start.",
-            registry=registry,
-        ).set_function(lambda: tracker.flushes)
-        Gauge(
-            "apikeys_tracker_flush_failures",
-            "Failed tracker flushes since start (each is retried).",
-            registry=registry,
-        ).set_function(lambda: tracker.failed_flushes)
-        Gauge(
-            "apikeys_tracker_flush_lag_seconds",
-            "Seconds since the tracker last flushed successfully (since start, before the first).",
-            registry=registry,
-        ).set_function(tracker.seconds_since_flush)
+        # Read from the tracker at scrape time, so the request path never touches them.
+        tracker_gauges: list[tuple[str, str, Callable[[], float]]] = [
+            (
+                "apikeys_tracker_buffered_keys",
+                "Keys whose last use waits in the tracker's buffer.",
+                lambda: tracker.buffered,
+            ),
+            (
+                "apikeys_tracker_flushes",
+                "Successful tracker flushes since start.",
+                lambda: tracker.flushes,
+            ),
+            (
+                "apikeys_tracker_flush_failures",
+                "Failed tracker flushes since start (each is retried).",
+                lambda: tracker.failed_flushes,
+            ),
+            (
+                "apikeys_tracker_flush_lag_seconds",
+                "Seconds since the tracker last flushed successfully (or since start).",
+                tracker.seconds_since_flush,
+            ),
+        ]
+        for name, description, read in tracker_gauges:
+            Gauge(name, description, registry=registry).set_function(read)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
 from typing import Protocol
 
+from service.background import background
 from service.clock import Clock, utcnow
 
 logger = logging.getLogger("apikeys.tracker")
@@ -110,13 +111,10 @@ class UsageTracker:
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[UsageTracker]:
         """The flush loop for the application's lifetime; flushes what is left when it ends."""
-        task = asyncio.create_task(self.run(), name="apikeys-tracker")
         try:
-            yield self
+            async with background(self.run, "apikeys-tracker"):
+                yield self
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
             await self._flush_before_exit()
 
     async def _flush_before_exit(self) -> None:
