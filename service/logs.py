@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
+import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, BinaryIO
+
+import orjson
 
 # Attributes every LogRecord has; anything else was passed in `extra=` and belongs in the line.
 # (uvicorn adds a `color_message` copy of each message for terminals.)
@@ -53,3 +57,46 @@ def logging_config(level: str = "INFO") -> dict[str, Any]:
             "aiosqlite": {"level": "WARNING"},
         },
     }
+
+
+class RequestLog:
+    """The request log: one JSON line per HTTP request, in the same shape as `JsonFormatter`'s
+    (`ts`, `level`, `logger`, `msg`, then the request's fields).
+
+    It is on the path of every request the service answers, so it skips the logging module's
+    per-record machinery (a LogRecord, a formatter, a handler lock): the line is encoded once
+    with orjson and written to the stream in one call. Whether it is written still follows the
+    logging configuration: the `apikeys.request` logger must be enabled for INFO.
+    """
+
+    NAME = "apikeys.request"
+
+    def __init__(self, stream: BinaryIO | None = None) -> None:
+        # Resolved now, not at import: the stream is whatever stderr is when the app is built.
+        self._stream = stream if stream is not None else sys.stderr.buffer
+        self._logger = logging.getLogger(self.NAME)
+        self._second = -1
+        self._second_text = ""
+
+    def enabled(self) -> bool:
+        return self._logger.isEnabledFor(logging.INFO)
+
+    def write(self, fields: dict[str, Any]) -> None:
+        line = {
+            "ts": self._timestamp(time.time()),
+            "level": "info",
+            "logger": self.NAME,
+            "msg": "request",
+            **fields,
+        }
+        self._stream.write(orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE))
+        self._stream.flush()
+
+    def _timestamp(self, now: float) -> str:
+        """`datetime.isoformat(timespec="milliseconds")` in UTC, its date and time formatted
+        once per second rather than once per request."""
+        second = int(now)
+        if second != self._second:
+            self._second = second
+            self._second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        return f"{self._second_text}.{int((now - second) * 1000):03d}+00:00"

@@ -12,12 +12,15 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 from service.tracker import UsageTracker
 
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
 class Metrics:
     def __init__(self, tracker: UsageTracker) -> None:
         self.registry = registry = CollectorRegistry(auto_describe=True)
+        self._request_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+        self._operation_children: dict[tuple[str, bool], tuple[Counter, Histogram]] = {}
         self.requests = Counter(
             "apikeys_http_requests",
             "HTTP requests by route, method and status.",
@@ -79,6 +82,34 @@ class Metrics:
         ]
         for name, description, read in tracker_gauges:
             Gauge(name, description, registry=registry).set_function(read)
+
+    def request_done(self, route: str, method: str, status: int, seconds: float) -> None:
+        """Counts and times one HTTP request. The labelled children are looked up once per
+        route, method and status, then kept: `labels()` costs a lock and a dict build."""
+        key = (route, method, status)
+        counted = self._request_children.get(key)
+        if counted is None:
+            label = method if method in _METHODS else "OTHER"
+            counted = self._request_children[key] = (
+                self.requests.labels(route, label, str(status)),
+                self.request_seconds.labels(route),
+            )
+        counter, histogram = counted
+        counter.inc()
+        histogram.observe(seconds)
+
+    def operation_done(self, operation: str, failed: bool, seconds: float) -> None:
+        """Counts and times one GraphQL operation (bound children kept, as for requests)."""
+        key = (operation, failed)
+        counted = self._operation_children.get(key)
+        if counted is None:
+            counted = self._operation_children[key] = (
+                self.operations.labels(operation, "error" if failed else "ok"),
+                self.operation_seconds.labels(operation),
+            )
+        counter, histogram = counted
+        counter.inc()
+        histogram.observe(seconds)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 import json
-import logging
 import re
+import secrets
 import time
-import uuid
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.logs import RequestLog
 from service.metrics import Metrics
-
-logger = logging.getLogger("apikeys.request")
 
 # Route labels are a closed set, so that a client cannot grow the metrics without bound.
 ROUTES = frozenset({"/graphql", "/v1/keys/verify", "/healthz", "/readyz", "/metrics"})
@@ -24,19 +22,36 @@ def route_label(path: str) -> str:
     return path if path in ROUTES else "static"
 
 
+class RequestIds:
+    """Request ids for requests that come without a usable one: 32 hex characters, a random
+    prefix drawn once per process then a counter. Unique across processes and restarts (the
+    prefix has 64 random bits) at the cost of an increment, where `uuid4` costs a system call.
+    Request ids correlate log lines; they are not secrets."""
+
+    def __init__(self) -> None:
+        self._prefix = secrets.token_hex(8)
+        self._counter = itertools.count()
+
+    def __call__(self) -> str:
+        return f"{self._prefix}{next(self._counter) & 0xFFFF_FFFF_FFFF_FFFF:016x}"
+
+
 class RequestObserver:
     """Gives every request an id (the caller's `X-Request-Id` when it is sane), returns it in
     the response, logs one line when the request ends, and counts it."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, log: RequestLog) -> None:
         self.app = app
         self.metrics = metrics
+        self.log = log
+        self.new_id = RequestIds()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _request_id(scope)
+        request_id = self._request_id(scope)
+        header = (b"x-request-id", request_id.encode())
         scope.setdefault("state", {})["request_id"] = request_id
         status = 500
         started = time.perf_counter()
@@ -45,43 +60,43 @@ class RequestObserver:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableHeaders(scope=message).append("X-Request-Id", request_id)
+                message["headers"] = [*message.get("headers", ()), header]
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
-            route = route_label(scope["path"])
-            self.metrics.requests.labels(route, scope["method"], str(status)).inc()
-            self.metrics.request_seconds.labels(route).observe(elapsed)
-            logger.info(
-                "request",
-                extra={
-                    "request_id": request_id,
-                    "method": scope["method"],
-                    "path": scope["path"] if route != "static" else route,
-                    "status": status,
-                    "duration_ms": round(elapsed * 1000, 3),
-                    "operation": scope["state"].get("graphql_operation"),
-                },
-            )
+            path = scope["path"]
+            route = route_label(path)
+            self.metrics.request_done(route, scope["method"], status, elapsed)
+            if self.log.enabled():
+                self.log.write(
+                    {
+                        "request_id": request_id,
+                        "method": scope["method"],
+                        "path": path if route != "static" else route,
+                        "status": status,
+                        "duration_ms": round(elapsed * 1000, 3),
+                        "operation": scope["state"].get("graphql_operation"),
+                    }
+                )
 
-
-def _request_id(scope: Scope) -> str:
-    for name, value in scope["headers"]:
-        if name == b"x-request-id":
-            candidate: str = value.decode("latin-1")
-            if _REQUEST_ID.match(candidate):
-                return candidate
-    return uuid.uuid4().hex
+    def _request_id(self, scope: Scope) -> str:
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                candidate: str = value.decode("latin-1")
+                if _REQUEST_ID.match(candidate):
+                    return candidate
+        return self.new_id()
 
 
 class BodySizeLimit:
     """Refuses request bodies over `max_bytes` with 413 before anything parses them.
 
-    The body is read (up to the limit) here and replayed to the application, so a declared
-    Content-Length and a chunked body are held to the same limit.
+    A declared Content-Length is checked and the request passes through untouched: the HTTP
+    server delivers exactly that many bytes, never more. A body without one (chunked) is read
+    here, up to the limit, and replayed to the application, so both are held to the same limit.
     """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
@@ -93,8 +108,11 @@ class BodySizeLimit:
             await self.app(scope, receive, send)
             return
         declared = _header(scope, b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await _too_large(send, self.max_bytes)
+        if declared is not None:
+            if not (declared.isascii() and declared.isdigit()) or int(declared) > self.max_bytes:
+                await _too_large(send, self.max_bytes)
+                return
+            await self.app(scope, receive, send)
             return
         chunks: list[bytes] = []
         size = 0

@@ -4,6 +4,10 @@ The endpoint itself is protected by a service token (`Authorization: Bearer <tok
 in constant time. A client address that keeps failing is answered 429 with `Retry-After` before
 any work is done. The gateway may pass the end client's address as `clientAddress`, so that one
 abusive client is slowed down without slowing the gateway's other users.
+
+The gateway asks this on every request the platform serves, so the endpoint is a plain ASGI
+application: it reads the two headers it needs straight from the scope and answers with
+pre-encoded JSON, without a Request object or a Response class in between.
 """
 
 from __future__ import annotations
@@ -15,14 +19,14 @@ from typing import Any
 
 import orjson
 from prometheus_client import Counter
-from starlette.requests import Request
-from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from service.db import is_unavailable
 from service.ratelimit import FailureLimiter
 from service.verification import KeyVerifier
 
 MAX_BODY_BYTES = 4096
+_ADDRESS_MEMORY = 10_000
 
 logger = logging.getLogger("apikeys.verify")
 
@@ -39,14 +43,29 @@ class VerifyEndpoint:
         self._expected = b"Bearer " + service_token
         self._limiter = limiter
         self._outcomes = outcomes
+        self._counted: dict[str, Any] = {}  # result -> its bound counter
 
     def _count(self, result: str) -> None:
-        if self._outcomes is not None:
-            self._outcomes.labels(result).inc()
+        if self._outcomes is None:
+            return
+        counter = self._counted.get(result)
+        if counter is None:
+            counter = self._counted[result] = self._outcomes.labels(result)
+        counter.inc()
 
-    async def handle(self, request: Request) -> Response:
-        peer = request.client.host if request.client else "unknown"
-        presented = request.headers.get("authorization", "").encode()
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await _send(send, *await self._answer(scope, receive))
+
+    async def _answer(self, scope: Scope, receive: Receive) -> _Answer:
+        client_info = scope.get("client")
+        peer = client_info[0] if client_info else "unknown"
+        presented = b""
+        declared: bytes | None = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                presented = value
+            elif name == b"content-length":
+                declared = value
         if not hmac.compare_digest(presented, self._expected):
             if (wait := self._limiter.retry_after(peer)) is not None:
                 self._count("RATE_LIMITED")
@@ -55,8 +74,8 @@ class VerifyEndpoint:
             self._count("UNAUTHORIZED")
             return _error(401, "UNAUTHORIZED", "A valid service token is required.")
 
-        body = await _json_body(request)
-        if isinstance(body, Response):
+        body = await _json_body(declared, receive)
+        if not isinstance(body, dict):
             return body
         key = body.get("key")
         if not isinstance(key, str):
@@ -73,32 +92,42 @@ class VerifyEndpoint:
                 raise
             logger.warning("Verification failed: database unavailable (%r)", exc)
             self._count("UNAVAILABLE")
-            response = _error(503, "UNAVAILABLE", "Keys cannot be checked right now; retry.")
-            response.headers["Retry-After"] = "1"
-            return response
-        self._count(verdict.refusal.value if verdict.refusal else "valid")
+            status, content, headers = _error(
+                503, "UNAVAILABLE", "Keys cannot be checked right now; retry."
+            )
+            return status, content, [*headers, (b"retry-after", b"1")]
         if verdict.refusal is not None:
+            self._count(verdict.refusal.value)
             self._limiter.record_failure(client)
-            return JSONResponse({"valid": False, "reason": verdict.refusal.value})
-        return JSONResponse(
+            return _json(200, {"valid": False, "reason": verdict.refusal.value})
+        self._count("valid")
+        return _json(
+            200,
             {
                 "valid": True,
                 "keyId": verdict.key_id,
                 "ownerId": verdict.owner_id,
                 "name": verdict.name,
-            }
+            },
         )
 
 
-async def _json_body(request: Request) -> dict[str, Any] | Response:
-    declared = request.headers.get("content-length")
+_Answer = tuple[int, bytes, list[tuple[bytes, bytes]]]
+
+
+async def _json_body(declared: bytes | None, receive: Receive) -> dict[str, Any] | _Answer:
     if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
         return _error(413, "TOO_LARGE", f"The body must be at most {MAX_BODY_BYTES} bytes.")
     raw = b""
-    async for chunk in request.stream():
-        raw += chunk
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return _error(400, "BAD_REQUEST", "The request ended before its body did.")
+        raw += message.get("body", b"")
         if len(raw) > MAX_BODY_BYTES:
             return _error(413, "TOO_LARGE", f"The body must be at most {MAX_BODY_BYTES} bytes.")
+        if not message.get("more_body", False):
+            break
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -108,29 +137,46 @@ async def _json_body(request: Request) -> dict[str, Any] | Response:
     return body
 
 
+_addresses: dict[str, str | None] = {}
+
+
 def _client_address(value: object) -> str | None:
+    """The canonical form of a client address, None when it is not one. A gateway sends the
+    same few addresses again and again: each is parsed once, then remembered (in a bounded
+    table, forgotten wholesale when full)."""
     if not isinstance(value, str):
         return None
+    if value in _addresses:
+        return _addresses[value]
     try:
-        return str(ipaddress.ip_address(value))
+        canonical: str | None = str(ipaddress.ip_address(value))
     except ValueError:
-        return None
+        canonical = None
+    if len(_addresses) >= _ADDRESS_MEMORY:
+        _addresses.clear()
+    _addresses[value] = canonical
+    return canonical
 
 
-class JSONResponse(Response):
-    """Starlette's JSONResponse, encoded with orjson: this endpoint is on every request's path."""
-
-    media_type = "application/json"
-
-    def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
+def _json(status: int, content: Any) -> _Answer:
+    body = orjson.dumps(content)
+    return status, body, [(b"content-length", str(len(body)).encode()), _JSON_TYPE]
 
 
-def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+_JSON_TYPE = (b"content-type", b"application/json")
 
 
-def _too_many(retry_after: int) -> JSONResponse:
-    response = _error(429, "TOO_MANY_FAILURES", "Too many failed verifications; slow down.")
-    response.headers["Retry-After"] = str(retry_after)
-    return response
+def _error(status: int, code: str, message: str) -> _Answer:
+    return _json(status, {"error": {"code": code, "message": message}})
+
+
+def _too_many(retry_after: int) -> _Answer:
+    status, content, headers = _error(
+        429, "TOO_MANY_FAILURES", "Too many failed verifications; slow down."
+    )
+    return status, content, [*headers, (b"retry-after", str(retry_after).encode())]
+
+
+async def _send(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -18,7 +18,6 @@ Storage never holds a key in plaintext:
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 import re
@@ -81,7 +80,8 @@ def last_four(key: str) -> str:
 
 
 def hash_key(pepper: bytes, key: str) -> str:
-    return hmac.new(pepper, key.encode("ascii"), hashlib.sha256).hexdigest()
+    # hmac.digest is the one-shot (C) form of hmac.new(...).hexdigest(): same value, cheaper.
+    return hmac.digest(pepper, key.encode("ascii"), "sha256").hex()
 
 
 class KeyCipher:

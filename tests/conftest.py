@@ -34,10 +34,10 @@ from service.app import create_app
 from service.auth import Authenticator
 from service.clock import utcnow
 from service.db import engine_of
-from service.logs import JsonFormatter
+from service.logs import JsonFormatter, RequestLog
 from service.security import KeyVault
 from service.settings import Settings, generate_secret
-from tests.report import FIGURES, ISSUED_SECRETS, SERVER_OUTPUTS, record
+from tests.report import FIGURES, ISSUED_SECRETS, REQUEST_LOGS, SERVER_OUTPUTS, record
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -177,7 +177,7 @@ def clock() -> FakeClock:
 @pytest.fixture
 async def app(settings: Settings, clock: FakeClock) -> AsyncIterator[Starlette]:
     """The application with its lifespan running (the database connected), on empty tables."""
-    application = create_app(settings, clock=clock)
+    application = create_app(settings, clock=clock, request_log=RequestLog(REQUEST_LOGS))
     async with application.router.lifespan_context(application):
         await _empty_tables(settings_backend(settings))
         yield application
@@ -302,7 +302,7 @@ def secrets_never_reach_the_logs() -> Iterator[None]:
     served = "\n".join(
         line for out in SERVER_OUTPUTS for line in out.splitlines() if "/#token=" not in line
     )
-    text = logged + "\n" + served
+    text = logged + "\n" + served + "\n" + REQUEST_LOGS.getvalue().decode()
     found = [s for s in ISSUED_SECRETS if s in text]
     found += KEY_PATTERN.findall(text) + JWT_PATTERN.findall(text)
     record("log lines searched for secrets", text.count("\n") + 1)

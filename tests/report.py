@@ -6,6 +6,7 @@ closing report of a run says how hard the service was pushed and what it held.
 
 from __future__ import annotations
 
+import io
 from collections import Counter
 
 FIGURES: Counter[str] = Counter()
@@ -19,3 +20,5 @@ def record(figure: str, amount: int = 1) -> None:
 # the end-of-run check searches all logs for them (see conftest.py).
 ISSUED_SECRETS: set[str] = set()
 SERVER_OUTPUTS: list[str] = []
+# The request logs of the applications the tests run in-process (the `app` fixture's).
+REQUEST_LOGS = io.BytesIO()

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import strawberry
 from graphql import (
     ASTValidationRule,
+    DocumentNode,
     FieldNode,
     GraphQLError,
     NoSchemaIntrospectionCustomRule,
@@ -77,10 +79,8 @@ class OperationObserver(SchemaExtension):
             request.state.graphql_operation = operation
         if self.metrics is not None:
             result = context.result
-            failed = context.pre_execution_errors or result is None or result.errors
-            outcome = "error" if failed else "ok"
-            self.metrics.operations.labels(operation, outcome).inc()
-            self.metrics.operation_seconds.labels(operation).observe(elapsed)
+            failed = bool(context.pre_execution_errors or result is None or result.errors)
+            self.metrics.operation_done(operation, failed, elapsed)
 
 
 def _root_fields(context: ExecutionContext) -> str:
@@ -91,6 +91,12 @@ def _root_fields(context: ExecutionContext) -> str:
         return "invalid"
     if document is None:
         return "invalid"
+    return operation_label(operation, document)
+
+
+def operation_label(operation_type: str, document: DocumentNode) -> str:
+    """`query apiKeys`, `mutation createApiKey`: the operation's type and the known root fields
+    the document names (unknown ones are `other`), so that the label set stays closed."""
     names: set[str] = set()
     for definition in document.definitions:
         if isinstance(definition, OperationDefinitionNode):
@@ -98,7 +104,7 @@ def _root_fields(context: ExecutionContext) -> str:
                 if isinstance(selection, FieldNode):
                     names.add(selection.name.value)
     known = sorted(names & _ROOT_FIELDS)
-    return f"{operation} {'+'.join(known) or 'other'}"
+    return f"{operation_type} {'+'.join(known) or 'other'}"
 
 
 class MaskInternalErrors(MaskErrors):
@@ -117,6 +123,13 @@ class MaskInternalErrors(MaskErrors):
 
 
 class Schema(strawberry.Schema):
+    """The schema, with the validation rules it adds to GraphQL's own (its limits), so that
+    whatever else validates a document against it applies the same ones."""
+
+    def __init__(self, *, extra_rules: Sequence[type[ASTValidationRule]], **kwargs: Any) -> None:
+        self.extra_rules = tuple(extra_rules)
+        super().__init__(**kwargs)
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -131,7 +144,7 @@ class Schema(strawberry.Schema):
                 logger.error("Unexpected error in %s", error.path, exc_info=error.original_error)
 
 
-def build_schema(*, production: bool = False, metrics: Metrics | None = None) -> strawberry.Schema:
+def build_schema(*, production: bool = False, metrics: Metrics | None = None) -> Schema:
     """In production the schema cannot be introspected: clients are written against
     `schema.graphql`, and a stranger gains nothing from asking."""
     rules: list[type[ASTValidationRule]] = [
@@ -141,6 +154,7 @@ def build_schema(*, production: bool = False, metrics: Metrics | None = None) ->
     if production:
         rules.append(NoSchemaIntrospectionCustomRule)
     return Schema(
+        extra_rules=rules,
         query=Query,
         mutation=Mutation,
         extensions=[

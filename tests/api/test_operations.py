@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -13,11 +15,12 @@ from starlette.applications import Starlette
 
 from service.app import create_app
 from service.db import migration_files
-from service.logs import JsonFormatter
+from service.logs import JsonFormatter, RequestLog
 from service.settings import Settings
 from tests.api.documents import LIST
 from tests.api.test_verify import SERVICE
 from tests.conftest import Api, Database, base_env, make_settings
+from tests.report import REQUEST_LOGS
 
 
 async def test_healthz_says_the_process_is_alive(api: Api) -> None:
@@ -100,19 +103,45 @@ async def test_every_response_carries_a_request_id(api: Api) -> None:
 async def test_one_log_line_per_request_with_id_operation_status_and_duration(
     api: Api, caplog: pytest.LogCaptureFixture
 ) -> None:
+    start = REQUEST_LOGS.tell()
     with caplog.at_level(logging.INFO, logger="apikeys.request"):
         response = await api.post(
             {"query": LIST}, {"Authorization": f"Bearer {api.token('alice')}"}
         )
-    records = [r for r in caplog.records if r.name == "apikeys.request"]
-    assert len(records) == 1
-    line = json.loads(JsonFormatter().format(records[0]))
-    assert line["msg"] == "request"
+    lines = REQUEST_LOGS.getvalue()[start:].decode().splitlines()
+    assert len(lines) == 1
+    line = json.loads(lines[0])
+    assert list(line) == [
+        *("ts", "level", "logger", "msg", "request_id", "method", "path", "status"),
+        *("duration_ms", "operation"),
+    ]
+    assert (line["level"], line["logger"], line["msg"]) == ("info", "apikeys.request", "request")
+    assert datetime.fromisoformat(line["ts"]).tzinfo is not None
     assert line["request_id"] == response.headers["X-Request-Id"]
     assert (line["method"], line["path"], line["status"]) == ("POST", "/graphql", 200)
     assert line["operation"] == "query apiKeys"
     assert line["duration_ms"] > 0
     assert response.json()["data"]["apiKeys"][0]["key"] not in json.dumps(line)
+
+
+async def test_the_request_log_follows_the_logging_configuration(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    start = REQUEST_LOGS.tell()
+    with caplog.at_level(logging.WARNING, logger="apikeys.request"):
+        await api.client.get("/healthz")
+    assert REQUEST_LOGS.getvalue()[start:] == b""
+
+
+def test_request_log_timestamps_are_utc_to_the_millisecond() -> None:
+    stream = io.BytesIO()
+    log = RequestLog(stream)
+    before = datetime.now(UTC)
+    log.write({"request_id": "a"})
+    stamp = datetime.fromisoformat(json.loads(stream.getvalue())["ts"])
+    assert timedelta(0) <= stamp - before.replace(microsecond=before.microsecond // 1000 * 1000)
+    assert stamp - before < timedelta(seconds=5)
+    assert stamp.utcoffset() == timedelta(0)
 
 
 @pytest.fixture

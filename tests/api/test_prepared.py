@@ -1,0 +1,362 @@
+"""Prepared queries answer exactly what the general executor answers, byte for byte.
+
+Every document here is sent twice over HTTP, on one app and one set of keys: once as clients send
+it (a prepared plan answers it when it can) and once with plans switched off (strawberry answers
+it). The two answers must be identical: status, content type and body. The documents are the
+settings page's and the workflow editor's own, hand-written ones that use every feature a plan
+handles (aliases, fragments, `__typename`, `@skip`/`@include`, variables, merged fields) and many
+it leaves to the general executor, and documents generated from the schema.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import hypothesis_graphql
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from starlette.applications import Starlette
+
+from service.api.prepared import PreparedQueries
+from service.api.schema import build_schema, sdl
+from tests.api.documents import CREATE
+from tests.api.test_verify import rotate, verify
+from tests.conftest import ROOT, Api
+from tests.hostile.support import budget
+
+DOCUMENTS_JS = ROOT / "service" / "static" / "js" / "documents.js"
+
+
+def page_documents(path: Path = DOCUMENTS_JS) -> dict[str, str]:
+    """The page's documents, by constant name, as the page sends them (`${KEY_FIELDS}` and
+    the like resolved)."""
+    source = path.read_text()
+    found = dict(re.findall(r"const (\w+) = `([^`]*)`;", source))
+    return {
+        name: re.sub(r"\$\{(\w+)\}", lambda m: found[m.group(1)], text)
+        for name, text in found.items()
+    }
+
+
+DROPDOWN = "{ apiKeys { id name isDefault } }"
+EDITOR_DROPDOWN = "{ apiKeys { id name isDefault maskedKey } }"
+
+
+@dataclass
+class Comparison:
+    prepared: str  # status, content type and body of the answer as clients get it
+    general: str  # the same with prepared plans switched off
+    served_by_plan: bool
+
+
+class Twice:
+    """Sends a request as clients do, then again with prepared plans off."""
+
+    def __init__(self, api: Api, patch: pytest.MonkeyPatch) -> None:
+        self.api = api
+        self.patch = patch
+        self.plans_answered = 0
+        original = PreparedQueries.answer
+
+        async def counted(prepared: PreparedQueries, *args: Any) -> bytes:
+            body = await original(prepared, *args)
+            self.plans_answered += 1
+            return body
+
+        patch.setattr(PreparedQueries, "answer", counted)
+
+    async def send(self, body: Any, headers: dict[str, str]) -> str:
+        response = await self.api.client.post("/graphql", json=body, headers=headers)
+        return f"{response.status_code} {response.headers.get('content-type')} {response.text}"
+
+    async def compare(self, body: Any, headers: dict[str, str]) -> Comparison:
+        before = self.plans_answered
+        prepared = await self.send(body, headers)
+        served = self.plans_answered > before
+        with self.patch.context() as off:
+            off.setattr(PreparedQueries, "plan", lambda *args, **kwargs: None)
+            general = await self.send(body, headers)
+        return Comparison(prepared, general, served)
+
+
+@dataclass
+class Keys:
+    session: dict[str, str]  # alice's session token
+    api_key: dict[str, str]  # alice's second key, for API-key (read-only) authentication
+    stranger: dict[str, str]  # a user with no keys yet: plans never create the default key
+
+
+@pytest.fixture
+async def twice(api: Api) -> AsyncIterator[Twice]:
+    with pytest.MonkeyPatch.context() as patch:
+        yield Twice(api, patch)
+
+
+@pytest.fixture
+async def keys(app: Starlette, api: Api) -> Keys:
+    """alice with five keys: null and long descriptions, used and unused, a rotated default."""
+    for n, description in enumerate(["nightly deploys", None, "x" * 500, "two\nlines"]):
+        created = await api.data(CREATE, name=f"Key {n} ünïcödé", description=description)
+        assert created["createApiKey"]["__typename"] == "ApiKey"
+    listed = (await api.data("{ apiKeys { id key isDefault } }"))["apiKeys"]
+    await verify(api, listed[1]["key"])
+    await verify(api, listed[2]["key"])
+    await app.state.tracker.flush()
+    await rotate(api, listed[0]["id"], grace=60)
+    # Uses recorded while comparing would land in "last used" between the two answers.
+    app.state.tracker.record = lambda *args, **kwargs: None
+    return Keys(
+        session={"Authorization": f"Bearer {api.token('alice')}"},
+        api_key={"X-API-Key": listed[1]["key"]},
+        stranger={"Authorization": f"Bearer {api.token('stranger')}"},
+    )
+
+
+async def test_the_page_and_the_editor_are_answered_by_plans_identically(
+    twice: Twice, keys: Keys
+) -> None:
+    documents = page_documents()
+    for query in (documents["LIST_KEYS"], DROPDOWN, EDITOR_DROPDOWN):
+        result = await twice.compare({"query": query}, keys.session)
+        assert result.served_by_plan, query
+        assert result.prepared == result.general
+        assert '"maskedKey"' in result.prepared or "maskedKey" not in query
+    # Read with an API key (the CLI), and with an operation name, as the page names it.
+    listed = await twice.compare(
+        {"query": documents["LIST_KEYS"], "operationName": "ApiKeys"}, keys.api_key
+    )
+    assert listed.served_by_plan and listed.prepared == listed.general
+
+
+async def test_the_page_documents_are_the_ones_it_sends() -> None:
+    documents = page_documents()
+    assert "query ApiKeys { apiKeys { ...KeyFields } }" in documents["LIST_KEYS"]
+    assert "fragment KeyFields on ApiKey" in documents["LIST_KEYS"]
+
+
+HAND_WRITTEN = [
+    # (document, variables, served by a plan?)
+    ("{ __typename }", None, True),
+    ("{ apiKeys { __typename } }", None, True),
+    ("{ a: apiKeys { b: id } apiKeys { id name } }", None, True),
+    ("{ apiKeys { id ...F ...F } } fragment F on ApiKey { name id }", None, True),
+    (
+        "{ apiKeys { ... { id } ... on ApiKey { name } ... on CreateApiKeyResult { __typename "
+        "... on ApiKey { isDefault } } } }",
+        None,
+        True,
+    ),
+    (
+        "{ apiKeys { ... on CreateApiKeyResult { ... on ApiKey { id ... on UpdateApiKeyResult "
+        "{ ... on ApiKey { name } } } } } }",
+        None,
+        True,
+    ),
+    ("{ ...Q } fragment Q on Query { apiKeys { id } __typename }", None, True),
+    (
+        "{ apiKeys { id name @skip(if: true) description @include(if: false) "
+        "lastUsedAt @include(if: true) } }",
+        None,
+        True,
+    ),
+    (
+        "{ apiKeys { ... @skip(if: true) { id } ...F @include(if: true) } } fragment F on ApiKey "
+        "{ name }",
+        None,
+        True,
+    ),
+    ("query ($s: Boolean!) { apiKeys { id name @skip(if: $s) } }", {"s": True}, True),
+    ("query ($s: Boolean!) { apiKeys { id name @skip(if: $s) } }", {"s": False}, True),
+    ("query ($s: Boolean = true) { apiKeys { id name @include(if: $s) } }", {}, True),
+    ("query ($s: Boolean) { apiKeys { id name @include(if: $s) } }", {"s": None}, None),
+    ("query ($s: Boolean!) { apiKeys { id name @skip(if: $s) } }", {}, False),
+    ("query ($s: Boolean!) { apiKeys { id name @skip(if: $s) } }", {"s": "yes"}, False),
+    ("query A { apiKeys { id } } query B { apiKeys { name } }", None, False),
+    (
+        'query A { apiKeys { id } } mutation B { deleteApiKey(input: {id: "x"}) { __typename } }',
+        None,
+        False,
+    ),
+    ("{ apiKeys { id key } }", None, False),
+    ('{ apiKeys { id } apiKey(id: "nope") { id } }', None, False),
+    ("{ apiKeys { id nope } }", None, False),
+    ("{ apiKeys { id @deprecated } }", None, False),
+    ("{ apiKeys { id name: description } }", None, True),
+    ("{ apiKeys { id name: description name } }", None, False),
+    ("{ apiKeys { id } ", None, False),
+    ("subscription { apiKeys { id } }", None, False),
+    ('mutation { createApiKey(input: {name: ""}) { __typename } }', None, False),
+    ("{ apiKeyEvents(first: 1) { edges { node { kind } } } }", None, False),
+]
+
+
+@pytest.mark.parametrize(("query", "variables", "planned"), HAND_WRITTEN)
+async def test_hand_written_documents_are_answered_identically(
+    twice: Twice, keys: Keys, query: str, variables: dict[str, Any] | None, planned: bool | None
+) -> None:
+    body = {"query": query, "variables": variables}
+    result = await twice.compare(body, keys.session)
+    assert result.prepared == result.general
+    if planned is not None:
+        assert result.served_by_plan == planned
+
+
+async def test_refusals_are_the_general_executors(twice: Twice, keys: Keys) -> None:
+    cases: list[tuple[Any, dict[str, str]]] = [
+        ({"query": DROPDOWN}, {}),  # nobody signed in
+        ({"query": DROPDOWN}, {"Authorization": "Bearer not-a-token"}),
+        ({"query": DROPDOWN}, {"X-API-Key": "blk_" + "0" * 38}),
+        ({"query": DROPDOWN, "variables": [1]}, keys.session),
+        ({"query": DROPDOWN, "operationName": 3}, keys.session),
+        ({"query": DROPDOWN, "extensions": "x"}, keys.session),
+        ({"query": 42}, keys.session),
+        ([{"query": DROPDOWN}], keys.session),
+        (None, keys.session),
+    ]
+    for body, headers in cases:
+        result = await twice.compare(body, headers)
+        assert not result.served_by_plan, body
+        assert result.prepared == result.general, body
+
+
+async def test_a_first_visit_creates_the_default_key_once_either_way(
+    twice: Twice, keys: Keys
+) -> None:
+    first = await twice.compare({"query": DROPDOWN}, keys.stranger)
+    assert first.served_by_plan
+    assert first.prepared == first.general
+    assert first.prepared.count('"isDefault":true') == 1
+
+
+# -- generated documents -------------------------------------------------------------------------
+
+_PLAIN = ["id", "name", "description", "maskedKey", "isDefault", "createdAt", "updatedAt"]
+_PLAIN += ["lastUsedAt", "rotatedAt", "__typename"]
+_ALIASES = ["a", "b", "id", "name", "x1"]
+_CONDITIONS = ["", " on ApiKey", " on CreateApiKeyResult", " on RotateApiKeyResult"]
+
+
+@dataclass
+class Generated:
+    query: str
+    variables: dict[str, Any]
+
+
+@st.composite
+def key_documents(draw: st.DrawFn) -> Generated:
+    """An `apiKeys` query built from everything prepared plans handle, and now and then
+    something they leave to the general executor (the `key` field, an unknown directive)."""
+    fragments: list[str] = []
+    variables: dict[str, Any] = {}
+    declared: dict[str, str] = {}
+
+    def directive() -> str:
+        kind = draw(st.sampled_from([""] * 8 + ["skip", "include"] * 2 + ["deprecated"]))
+        if not kind:
+            return ""
+        if kind == "deprecated":
+            return " @deprecated"
+        if draw(st.booleans()):
+            return f" @{kind}(if: {draw(st.sampled_from(['true', 'false']))})"
+        name = f"v{len(declared)}"
+        declared[name] = draw(st.sampled_from(["Boolean!", "Boolean", "Boolean = false"]))
+        value = draw(st.sampled_from([True, False] * 4 + [None, "absent", "no"]))
+        if value != "absent":
+            variables[name] = value
+        return f" @{kind}(if: ${name})"
+
+    def selection(depth: int) -> str:
+        items = []
+        for _ in range(draw(st.integers(min_value=1, max_value=4))):
+            kind = draw(st.sampled_from(["field"] * 4 + ["inline", "spread"] * (depth < 3)))
+            if kind == "field":
+                name = draw(
+                    st.sampled_from([*_PLAIN, "key"] if draw(st.integers(0, 9)) == 0 else _PLAIN)
+                )
+                # Aliases named after their field merge cleanly; now and then one that may
+                # clash with another field (a validation error, the general executor's).
+                pool = [f"{name}A", f"{name}B"] * 5 + _ALIASES
+                alias = f"{draw(st.sampled_from(pool))}: " if draw(st.booleans()) else ""
+                items.append(f"{alias}{name}{directive()}")
+            elif kind == "inline":
+                condition = draw(st.sampled_from(_CONDITIONS))
+                inner = selection(depth + 1)
+                if "Result" in condition:  # a union: its members are selected by fragments
+                    inner = f"__typename ... on ApiKey {{ {inner} }}"
+                items.append(f"...{condition}{directive()} {{ {inner} }}")
+            else:
+                name = f"F{len(fragments)}"
+                fragments.append("")  # reserve the name before the body (it may nest)
+                body = selection(depth + 1)
+                condition = draw(st.sampled_from(["ApiKey", "CreateApiKeyResult"]))
+                if condition != "ApiKey":
+                    body = f"... on ApiKey {{ {body} }}"
+                fragments[int(name[1:])] = f"fragment {name} on {condition} {{ {body} }}"
+                items.append(f"...{name}{directive()}")
+        return " ".join(items)
+
+    roots = []
+    for _ in range(draw(st.integers(min_value=1, max_value=2))):
+        alias = (
+            f"{draw(st.sampled_from(['k', 'keys', 'apiKeys']))}: " if draw(st.booleans()) else ""
+        )
+        roots.append(f"{alias}apiKeys{directive()} {{ {selection(0)} }}")
+    if draw(st.booleans()):
+        roots.insert(draw(st.integers(0, len(roots))), f"__typename{directive()}")
+    header = ""
+    if declared:
+        header = "query (" + ", ".join(f"${n}: {t}" for n, t in declared.items()) + ") "
+    return Generated(f"{header}{{ {' '.join(roots)} }} {' '.join(fragments)}", variables)
+
+
+@budget(150)
+@given(document=key_documents())
+async def test_generated_key_documents_are_answered_identically(
+    twice: Twice, keys: Keys, document: Generated
+) -> None:
+    result = await twice.compare(
+        {"query": document.query, "variables": document.variables}, keys.session
+    )
+    assert result.prepared == result.general, document
+
+
+@budget(100)
+@given(query=hypothesis_graphql.queries(sdl(), fields=["apiKeys"]))
+async def test_documents_generated_from_the_schema_are_answered_identically(
+    twice: Twice, keys: Keys, query: str
+) -> None:
+    result = await twice.compare({"query": query}, keys.session)
+    assert result.prepared == result.general, query
+
+
+def test_some_generated_documents_are_served_by_plans() -> None:
+    """The generators above must exercise the plans, not only the general executor."""
+    served = 0
+    for document in _examples(key_documents(), 60):
+        plan = _planner().plan(document.query, None, document.variables)
+        served += plan is not None
+    assert served >= 20, served
+
+
+@functools.cache
+def _planner() -> PreparedQueries:
+    return PreparedQueries(build_schema())
+
+
+def _examples(strategy: st.SearchStrategy[Generated], count: int) -> Iterator[Generated]:
+    found: list[Generated] = []
+
+    # Derandomized: the same examples every run, so the share served by plans is stable.
+    @settings(parent=budget(count), derandomize=True)
+    @given(strategy)
+    def collect(example: Generated) -> None:
+        found.append(example)
+
+    collect()
+    yield from found
