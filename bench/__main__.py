@@ -1,9 +1,10 @@
 """`python -m bench`: see bench/__init__.py. Exit 0 when it ran (targets met or not), 2 when wrk
-is missing, 1 on an error."""
+is missing, 1 on an error; with --smoke, also 1 when any scenario answered wrong or not at all."""
 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import sys
@@ -43,10 +44,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             options.duration,
             options.warmup,
+            options.smoke,
         ),
         flush=True,
     )
-    secrets = ServiceSecrets.generate()
+    service_secrets = ServiceSecrets.generate()
+    problems: list[str] = []
     for engine in options.engines:
         with ExitStack() as cleanup:
             workdir = Path(tempfile.mkdtemp(prefix=f"apikeys-bench-{engine}-"))
@@ -54,20 +57,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             database = _database(engine, options, workdir)
             database.create()
             cleanup.callback(database.drop)
-            result = EngineBench(options, database, secrets, workdir, pin=pin).run()
+            result = EngineBench(options, database, service_secrets, workdir, pin=pin).run()
         print()
         print(
             report.engine_table(result, options.connections, options.threads, options.duration),
             flush=True,
         )
+        problems.extend(report.problems(result))
     print(f"\ntotal time {time.monotonic() - started:.0f} s")
+    if options.smoke:
+        if problems:
+            print("smoke FAILED:", *problems, sep="\n  ")
+            return 1
+        print("smoke passed: every scenario answered, and answered right")
     return 0
 
 
 def _database(engine: str, options: bench_options.Options, workdir: Path) -> Database:
     if engine == "sqlite":
         return SqliteDatabase(workdir)
-    return PostgresDatabase(options.postgres_admin_url, f"apikeys_bench_{os.getpid()}")
+    # The pid and a random part: two runs (a test and someone's benchmark) never share one.
+    name = f"apikeys_bench_{os.getpid()}_{secrets.token_hex(4)}"
+    return PostgresDatabase(options.postgres_admin_url, name)
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:

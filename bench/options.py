@@ -24,13 +24,15 @@ class Options:
     postgres_admin_url: str
     repeat: int = 1  # measured runs per scenario; the best (most req/s) is reported
     profile_dir: str | None = None  # where py-spy profiles go; None: no profiling
+    smoke: bool = False  # every scenario briefly; the exit code says whether all answered right
 
 
 def parse(argv: Sequence[str] | None = None) -> Options:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
-        description="Benchmark the apikeys service with wrk against a floor route, on SQLite and"
-        " PostgreSQL. Needs wrk (apt-get install wrk); py-spy only for --profile.",
+        description="Benchmark the apikeys service with wrk against a bare Starlette app in its"
+        " own process, on SQLite and PostgreSQL. Needs wrk (apt-get install wrk); py-spy only for"
+        " --profile.",
     )
     parser.add_argument(
         "--engines",
@@ -40,9 +42,9 @@ def parse(argv: Sequence[str] | None = None) -> Options:
     parser.add_argument("--duration", type=int, help="seconds per scenario (default 10)")
     parser.add_argument("--warmup", type=int, help="warm-up seconds per scenario (default 2)")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections (32)")
-    parser.add_argument("--threads", type=int, default=2, help="wrk threads (2)")
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads (1)")
     parser.add_argument(
-        "--list-users", type=int, default=200, help="users with 5 keys each (200, at least 20)"
+        "--list-users", type=int, help="users with 5 keys each (200; the smoke 20; at least 20)"
     )
     parser.add_argument(
         "--scale-keys", type=int, help="keys stored for the scale comparison (default 1000000)"
@@ -51,6 +53,12 @@ def parse(argv: Sequence[str] | None = None) -> Options:
         "--quick",
         action="store_true",
         help="a short end-to-end run: 3 s per scenario, 1 s warm-up, 100,000 keys for scale",
+    )
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="every scenario for about a second, a small writes step, a tiny scale step; exits 1"
+        " if any answer was wrong, non-2xx or a socket error, or a scenario served nothing",
     )
     parser.add_argument(
         "--repeat",
@@ -76,22 +84,29 @@ def parse(argv: Sequence[str] | None = None) -> Options:
         parser.error(f"--engines takes {', '.join(ENGINES)}; got {args.engines!r}")
     if args.connections < args.threads or args.connections % args.threads:
         parser.error("--connections must be a multiple of --threads")
-    quick = args.quick
+    if args.smoke and args.quick:
+        parser.error("--smoke and --quick are two different lengths of run: pick one")
+    smoke, quick = args.smoke, args.quick
 
-    def pick(value: int | None, normal: int, short: int) -> int:
-        return value if value is not None else (short if quick else normal)
+    def pick(value: int | None, normal: int, short: int, shortest: int) -> int:
+        if value is not None:
+            return value
+        return shortest if smoke else short if quick else normal
 
     return Options(
         engines=engines,
-        duration=max(1, pick(args.duration, 10, 3)),
-        warmup=max(0, pick(args.warmup, 2, 1)),
+        duration=max(1, pick(args.duration, 10, 3, 1)),
+        # The smoke only checks answers: no warm-up to throw away.
+        warmup=max(0, pick(args.warmup, 2, 1, 0)),
         connections=args.connections,
         threads=args.threads,
-        list_users=max(20, args.list_users),
-        scale_keys=max(0, pick(args.scale_keys, 1_000_000, 100_000)),
-        writes_verifications=10_000,
-        writes_keys=100,
+        list_users=max(20, pick(args.list_users, 200, 200, 20)),
+        # A tiny scale step in the smoke, so that its code still runs: a few thousand keys.
+        scale_keys=max(0, pick(args.scale_keys, 1_000_000, 100_000, 3_000)),
+        writes_verifications=500 if smoke else 10_000,
+        writes_keys=20 if smoke else 100,
         postgres_admin_url=args.postgres_url,
         repeat=max(1, args.repeat),
         profile_dir=args.profile,
+        smoke=smoke,
     )

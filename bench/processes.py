@@ -1,4 +1,5 @@
-"""The server subprocess: start, wait until it answers, read its peak RSS, stop it gracefully."""
+"""The server subprocesses: the service and the bare floor app. Start, wait until they answer,
+read their peak RSS, stop them gracefully."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from bench.server import FLOOR_PATH
+from bench.bare import FLOOR_PATH
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SERVER_CPU = 0
@@ -53,43 +54,69 @@ class ServerError(RuntimeError):
     """The server did not start, or died; the message carries the end of its log."""
 
 
-class Server:
-    """One uvicorn process serving `bench.server:create_bench_app`."""
+def service_server(env: Mapping[str, str], workdir: Path, role: str, *, pin: bool) -> Server:
+    """The service as users start it, `apikeys serve`, through the bench's launcher (see
+    bench/serve.py): its JSON log (stderr) goes to `<role>.log`, its stdout to `<role>.out`."""
+    port = free_port()
+    command = [sys.executable, "-m", "bench.serve", "--host", "127.0.0.1", "--port", str(port)]
+    return Server(command, port, env, workdir / f"{role}.log", ready_path="/healthz", pin=pin)
 
-    def __init__(self, env: Mapping[str, str], log_path: Path, *, pin: bool) -> None:
-        self.port = free_port()
+
+def bare_server(workdir: Path, *, pin: bool) -> Server:
+    """The floor: bench/bare.py under uvicorn with the service's settings spelled out. `apikeys
+    serve` leaves the loop and the HTTP parser to uvicorn's "auto", which picks these two when
+    they are installed (bench.serve prints what it picked, and the report shows it)."""
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "bench.bare:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--workers",
+        "1",
+        "--no-access-log",
+        "--timeout-graceful-shutdown",
+        "10",
+    ]
+    # Nothing of the service's configuration: the bare app reads none.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("APIKEYS_")}
+    return Server(command, port, env, workdir / "bare.log", ready_path=FLOOR_PATH, pin=pin)
+
+
+class Server:
+    """One server process, pinned to the server CPU when `pin`."""
+
+    def __init__(
+        self,
+        command: list[str],
+        port: int,
+        env: Mapping[str, str],
+        log_path: Path,
+        *,
+        ready_path: str,
+        pin: bool,
+    ) -> None:
+        self.port = port
         self.log_path = log_path
-        command = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "bench.server:create_bench_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--loop",
-            "uvloop",
-            "--http",
-            "httptools",
-            "--workers",
-            "1",
-            "--no-access-log",
-            "--log-level",
-            "warning",
-            "--timeout-graceful-shutdown",
-            "10",
-        ]
-        with log_path.open("ab") as log:
+        self.out_path = log_path.with_suffix(".out")
+        self.ready_path = ready_path
+        with log_path.open("ab") as log, self.out_path.open("ab") as out:
             # taskset execs the command, so the pid is the server's own.
             self._process = subprocess.Popen(
                 pinned(command, SERVER_CPU, pin),
                 cwd=REPO_ROOT,
                 env=dict(env),
                 stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
+                stdout=out,
+                stderr=log,
             )
         self.pid = self._process.pid
 
@@ -110,7 +137,7 @@ class Server:
     def _answers(self) -> bool:
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
         try:
-            connection.request("GET", FLOOR_PATH)
+            connection.request("GET", self.ready_path)
             return connection.getresponse().status == 200
         except OSError:
             return False
@@ -136,14 +163,19 @@ class Server:
                 self._process.wait()
         return self._process.returncode
 
-    def log_lines(self) -> list[str]:
+    def printed(self) -> list[str]:
+        """What the server printed on stdout (not its log)."""
         try:
-            return [line for line in self.log_path.read_text(errors="replace").splitlines() if line]
+            return self.out_path.read_text(errors="replace").splitlines()
         except OSError:
             return []
 
     def tail(self, lines: int = 20) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
+        """The end of its stdout and of its log, for an error message."""
+        texts = []
+        for path in (self.out_path, self.log_path):
+            try:
+                texts.extend(path.read_text(errors="replace").splitlines()[-lines:])
+            except OSError:
+                pass
+        return "\n".join(texts)

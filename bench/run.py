@@ -1,4 +1,11 @@
-"""One engine's benchmark, start to finish: database, seed, servers, scenarios, extra figures."""
+"""One engine's benchmark, start to finish: database, seed, servers, scenarios, extra figures.
+
+The main scenarios run on one service process while the bare floor (bench/bare.py) runs in
+another, both pinned to the same CPU. Their measured rounds alternate, floor / scenario / floor /
+next scenario / floor ..., so each scenario is compared with the floor rounds just before and
+just after it: a machine that gets busier or quieter during the run moves both alike. The idle
+server meanwhile waits in its event loop and costs nothing.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +13,23 @@ import os
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench import client, profile, scenarios
+from bench import client, logs, profile, scenarios
+from bench.bare import FLOOR_PATH, floor_body
 from bench.databases import Database, RowWrites
 from bench.options import Options
-from bench.processes import REPO_ROOT, Server, cpu_stall_microseconds
+from bench.processes import (
+    REPO_ROOT,
+    Server,
+    bare_server,
+    cpu_stall_microseconds,
+    service_server,
+)
 from bench.seed import (
     SeededUser,
     ServiceSecrets,
@@ -24,11 +39,14 @@ from bench.seed import (
     session_tokens,
     utc_now,
 )
-from bench.server import FLOOR_PATH
+from bench.serve import SERVER_LINE
 from bench.wrk import Load, WrkResult, measure, running, write_data
 
 TRACKER_FLUSH_SECONDS = 5  # the service's default interval, which the benchmark keeps
-SCENARIOS = ("floor", "verify", "verify-bad", "apiKeys", "dropdown", "create+delete")
+# The service's scenarios, in the order they run; "floor (ours)" is the bare floor's route served
+# by the service itself, behind its middleware: the base of the "on our stack" column.
+OUR_FLOOR = "floor (ours)"
+SCENARIOS = (OUR_FLOOR, "stack", "verify", "verify-bad", "dropdown", "apiKeys", "create+delete")
 
 
 @dataclass(frozen=True)
@@ -67,16 +85,38 @@ class EngineReport:
     floor_bytes: int = 0
     api_keys_bytes: int = 0
     results: dict[str, WrkResult] = field(default_factory=dict)
-    floor_after: WrkResult | None = None  # the floor measured again after the other scenarios
+    # The bare floor's rounds just before and just after each scenario of `results`.
+    bare_around: dict[str, tuple[WrkResult, WrkResult]] = field(default_factory=dict)
+    bare_rounds: list[WrkResult] = field(default_factory=list)
+    server_line: str = ""  # the event loop and HTTP protocol uvicorn picked for the service
     fresh: VerifyAndList | None = None  # the scale baseline, and the tracker cost's "on"
     tracker_off: WrkResult | None = None
     load_average: tuple[float, float] = (0.0, 0.0)  # 1-minute, at the start and at the end
     cpu_stall_share: float | None = None  # of the run's time, some task was waiting for a CPU
     writes: WritesFigure | None = None
     scale: ScaleFigure | None = None
-    peak_rss_mb: dict[str, float] = field(default_factory=dict)  # server role -> VmHWM
+    peak_rss_mb: dict[str, float] = field(default_factory=dict)  # service role -> VmHWM
     profiles: dict[str, str] = field(default_factory=dict)  # scenario -> summary
-    server_logs: dict[str, list[str]] = field(default_factory=dict)  # role -> lines logged
+    server_logs: dict[str, logs.LogSummary] = field(default_factory=dict)  # role -> its log
+    served: Counter[str] = field(default_factory=Counter)  # role -> requests wrk counted
+    runs: list[tuple[str, WrkResult]] = field(default_factory=list)  # every measured wrk run
+
+    def bare_rps(self, name: str) -> float:
+        """The bare floor next to scenario `name`: the mean of the rounds either side of it."""
+        before, after = self.bare_around[name]
+        return (before.rps + after.rps) / 2
+
+    def vs_bare(self, name: str) -> float:
+        floor = self.bare_rps(name)
+        return self.results[name].rps / floor if floor else 0.0
+
+    def on_our_stack(self, name: str) -> float | None:
+        """Relative to our own floor route, each measured against the bare floor around it:
+        what an endpoint costs beyond the service's middleware, logging and metrics."""
+        if OUR_FLOOR not in self.results:
+            return None
+        ours = self.vs_bare(OUR_FLOOR)
+        return self.vs_bare(name) / ours if ours else 0.0
 
 
 class EngineBench:
@@ -108,6 +148,7 @@ class EngineBench:
         )
         self.users: list[SeededUser] = []
         self.data_files: dict[str, Path] = {}
+        self.documents = scenarios.PageDocuments.read()
 
     def run(self) -> EngineReport:
         start_load = os.getloadavg()[0]
@@ -149,26 +190,50 @@ class EngineBench:
         self.db.insert(batch.owners, batch.keys)
         self.report.seed_seconds = time.monotonic() - started
         self.users = batch.users
+        # Statistics now, rather than autovacuum's ANALYZE of the new rows landing (on either
+        # CPU) in the middle of a measured round.
+        self.db.settle()
 
     @contextmanager
     def _server(self, role: str, **extra_env: str) -> Iterator[Server]:
-        """A fresh server for one role; its peak RSS is read just before it is stopped."""
-        server = Server({**self.env, **extra_env}, self.workdir / f"{role}.log", pin=self.pin)
+        """A fresh service process for one role; its peak RSS is read just before it is stopped,
+        its log summarized just after."""
+        server = service_server({**self.env, **extra_env}, self.workdir, role, pin=self.pin)
         try:
             server.wait_ready()
+            if not self.report.server_line:
+                printed = [line for line in server.printed() if line.startswith(SERVER_LINE)]
+                self.report.server_line = printed[0][len(SERVER_LINE) :] if printed else ""
             yield server
             self.report.peak_rss_mb[role] = server.peak_rss_mb()
         finally:
             server.stop()
-            # At log level warning, anything logged is worth knowing beside the figures.
-            if logged := server.log_lines():
-                self.report.server_logs[role] = logged
+            self.report.server_logs[role] = logs.summarize(server.log_path)
+
+    @contextmanager
+    def _bare(self) -> Iterator[Server]:
+        server = bare_server(self.workdir, pin=self.pin)
+        try:
+            server.wait_ready()
+            yield server
+        finally:
+            server.stop()
+            self.report.server_logs["bare floor"] = logs.summarize(server.log_path)
 
     def _load(self, server: Server) -> Load:
         o = self.options
         return Load(
             server.base_url, o.warmup, o.duration, o.connections, o.threads, self.pin, o.repeat
         )
+
+    def _measure(
+        self, label: str, role: str, load: Load, script: str, data: Path, *, warm_up: bool = True
+    ) -> WrkResult:
+        """A wrk measurement, remembered for the smoke's verdict and the log's line count."""
+        result = measure(load, script, data, warm_up=warm_up)
+        self.report.runs.append((label, result))
+        self.report.served[role] += result.requests
+        return result
 
     def _data(self, name: str, data: dict[str, object]) -> Path:
         return write_data(self.workdir / f"{name}.lua", data)
@@ -187,49 +252,61 @@ class EngineBench:
         all_keys = [key for user in self.users for key in user.secrets]
         token = self.secrets.service_token
         key_format = self.secrets.vault().format
+        payloads = {
+            OUR_FLOOR: ("requests.lua", scenarios.floor()),
+            "stack": ("requests.lua", scenarios.stack()),
+            "verify": ("requests.lua", scenarios.verify(all_keys, token)),
+            "verify-bad": ("requests.lua", scenarios.verify_bad(all_keys, token, key_format)),
+            "dropdown": ("requests.lua", scenarios.graphql(list_tokens, scenarios.DROPDOWN_QUERY)),
+            "apiKeys": ("requests.lua", scenarios.graphql(list_tokens, self.documents.list_keys)),
+            "create+delete": (
+                "create_delete.lua",
+                scenarios.create_delete(cd_tokens, self.users_per_thread, self.documents),
+            ),
+        }
+        for name, (_, payload) in payloads.items():
+            self.data_files[name] = self._data(name, payload)
 
-        with self._server("main") as server:
-            self._check_through_api(server, list_tokens[0], cd_tokens)
+        with self._server("main") as server, self._bare() as bare:
+            self._check_through_api(server, bare, list_tokens[0], cd_tokens)
             self.report.stored_keys = self.db.count_keys()
-            load = self._load(server)
-            data = {
-                "floor": ("requests.lua", scenarios.floor()),
-                "verify": ("requests.lua", scenarios.verify(all_keys, token)),
-                "verify-bad": ("requests.lua", scenarios.verify_bad(all_keys, token, key_format)),
-                "apiKeys": (
+            load, bare_load = self._load(server), self._load(bare)
+            seconds = self.options.duration
+
+            def bare_round(warm_up: bool = False) -> WrkResult:
+                result = self._measure(
+                    "bare floor",
+                    "bare floor",
+                    bare_load,
                     "requests.lua",
-                    scenarios.graphql(list_tokens, scenarios.APIKEYS_QUERY),
-                ),
-                "dropdown": (
-                    "requests.lua",
-                    scenarios.graphql(list_tokens, scenarios.DROPDOWN_QUERY),
-                ),
-                "create+delete": (
-                    "create_delete.lua",
-                    scenarios.create_delete(cd_tokens, self.users_per_thread),
-                ),
-            }
+                    self.data_files[OUR_FLOOR],
+                    warm_up=warm_up,
+                )
+                self.report.bare_rounds.append(result)
+                return result
+
+            self._step(f"bare floor: {self.options.warmup} s warm-up + {seconds} s")
+            before = bare_round(warm_up=True)
             for name in SCENARIOS:
-                script, payload = data[name]
-                self._step(f"{name}: {self.options.warmup} s warm-up + {self.options.duration} s")
-                self.data_files[name] = self._data(name, payload)
-                self.report.results[name] = measure(load, script, self.data_files[name])
-                if name == "verify":
+                script, _ = payloads[name]
+                self._step(f"{name}: {self.options.warmup} s warm-up + {seconds} s, bare floor")
+                self.report.results[name] = self._measure(
+                    name, "main", load, script, self.data_files[name]
+                )
+                if name == "verify" and not self.options.smoke:
                     # Let the tracker write what verify left in its buffer now, rather than
-                    # charge that flush to the next scenario.
+                    # charge that flush to the next floor round (it shares the CPU).
                     time.sleep(TRACKER_FLUSH_SECONDS + 1)
-            # The floor again, after everything else: how much the machine drifted meanwhile.
-            self._step(f"floor again: {self.options.duration} s")
-            self.report.floor_after = measure(
-                load, "requests.lua", self.data_files["floor"], warm_up=False
-            )
+                after = bare_round()
+                self.report.bare_around[name] = (before, after)
+                before = after
             if self.options.profile_dir:
                 self._profile(server, load)
             # Sizes as during the apiKeys load, when verify has filled in lastUsedAt.
             _, self.report.api_keys_bytes = client.graphql(
-                server.base_url, list_tokens[0], scenarios.APIKEYS_QUERY
+                server.base_url, list_tokens[0], self.documents.list_keys
             )
-            self.report.floor_bytes = len(client.get(server.base_url, FLOOR_PATH))
+            self.report.floor_bytes = len(client.get(bare.base_url, FLOOR_PATH))
 
     def _profile(self, server: Server, load: Load) -> None:
         """py-spy on the server under a steady apiKeys load, then verify: a flame graph, then
@@ -258,10 +335,13 @@ class EngineBench:
                 f" ({length} s, under profiling)\n" + profile.summarize(raw).render()
             )
 
-    def _check_through_api(self, server: Server, list_token: str, cd_tokens: list[str]) -> None:
-        """The seeded rows read back through the real service, and the create+delete users'
-        default keys made by it (their first apiKeys call creates one)."""
-        answer, _ = client.graphql(server.base_url, list_token, scenarios.APIKEYS_QUERY)
+    def _check_through_api(
+        self, server: Server, bare: Server, list_token: str, cd_tokens: list[str]
+    ) -> None:
+        """The seeded rows read back through the real service with the page's own list, the
+        floors answering alike, and the create+delete users' default keys made by the service
+        (their first apiKeys call creates one)."""
+        answer, _ = client.graphql(server.base_url, list_token, self.documents.list_keys)
         if len(answer["apiKeys"]) != 5:
             raise client.ClientError("a seeded user does not have 5 keys")
         verdict = client.verify(
@@ -269,6 +349,9 @@ class EngineBench:
         )
         if verdict.get("valid") is not True:
             raise client.ClientError("a seeded key does not verify")
+        for base_url in (server.base_url, bare.base_url):
+            if client.get(base_url, FLOOR_PATH) != floor_body():
+                raise client.ClientError(f"{base_url}{FLOOR_PATH} is not the floor's body")
         for token in cd_tokens:
             client.graphql(server.base_url, token, scenarios.DROPDOWN_QUERY)
 
@@ -277,17 +360,27 @@ class EngineBench:
         half of the tracker cost: the "off" half runs right after it, on the same terms."""
         stored = self.db.count_keys()
         self._step(f"apiKeys and verify on a fresh server, {stored:,} keys stored")
-        with self._server(f"{stored:,} keys") as server:
+        role = f"{stored:,} keys"
+        with self._server(role) as server:
             load = self._load(server)
-            api_keys = measure(load, "requests.lua", self.data_files["apiKeys"])
-            verify = measure(load, "requests.lua", self.data_files["verify"])
+            api_keys = self._measure(
+                f"apiKeys, {role}", role, load, "requests.lua", self.data_files["apiKeys"]
+            )
+            verify = self._measure(
+                f"verify, {role}", role, load, "requests.lua", self.data_files["verify"]
+            )
         return VerifyAndList(stored, verify, api_keys)
 
     def _tracker_off(self) -> None:
         self._step("verify on a fresh server, the tracker's record() a no-op")
-        with self._server("tracker off", BENCH_TRACKER_OFF="1") as server:
-            self.report.tracker_off = measure(
-                self._load(server), "requests.lua", self.data_files["verify"]
+        role = "tracker off"
+        with self._server(role, BENCH_TRACKER_OFF="1") as server:
+            self.report.tracker_off = self._measure(
+                f"verify, {role}",
+                role,
+                self._load(server),
+                "requests.lua",
+                self.data_files["verify"],
             )
 
     def _count_writes(self) -> None:
@@ -297,6 +390,7 @@ class EngineBench:
         self.db.start_counting_writes()
         with self._server("writes") as server:
             run = client.verify_exactly(server.base_url, self.secrets.service_token, keys, total)
+        self.report.served["writes"] += run.requests
         # Stopped with SIGTERM: the tracker's final flush is in the count.
         self.report.writes = WritesFigure(
             run.requests, len(keys), run.seconds, run.failures, self.db.counted_writes()

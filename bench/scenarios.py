@@ -4,37 +4,53 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from bench.server import FLOOR_PATH
+from bench.bare import FLOOR_PATH
+from bench.documents import page_documents
 from service.security import BASE62, KeyFormat
 
-APIKEYS_QUERY = "{ apiKeys { id name description maskedKey isDefault createdAt lastUsedAt } }"
 DROPDOWN_QUERY = "{ apiKeys { id name isDefault } }"
-# The settings page's own documents (service/static/js/documents.js): no `key`, so no reveal.
-KEY_FIELDS = (
-    "fragment KeyFields on ApiKey"
-    " { id name description maskedKey isDefault createdAt updatedAt lastUsedAt rotatedAt }"
-)
-CREATE_MUTATION = (
-    "mutation CreateApiKey($input: CreateApiKeyInput!) { createApiKey(input: $input) {"
-    " __typename ...KeyFields ... on UserError { code message }"
-    " ... on ValidationError { field } ... on KeyLimitReachedError { limit } } } " + KEY_FIELDS
-)
-DELETE_MUTATION = (
-    "mutation DeleteApiKey($input: DeleteApiKeyInput!) { deleteApiKey(input: $input) {"
-    " __typename ... on DeletedApiKey { id } ... on UserError { code message } } }"
-)
+
+
+@dataclass(frozen=True)
+class PageDocuments:
+    """The settings page's list, create and delete documents, exactly as the page sends them
+    (read from service/static/js/documents.js: no `key`, so no reveal)."""
+
+    list_keys: str
+    create_key: str
+    delete_key: str
+
+    @classmethod
+    def read(cls) -> PageDocuments:
+        found = page_documents()
+        return cls(found["LIST_KEYS"], found["CREATE_KEY"], found["DELETE_KEY"])
+
+
 # The gateway passes the end client's address; a handful of them, as from a few clients.
 CLIENT_ADDRESSES = tuple(f"203.0.113.{n}" for n in range(1, 17))
 _PLACEHOLDER = "BENCH_PLACEHOLDER"
 _JSON = {"Content-Type": "application/json"}
+# What the page's fetch() sends besides the token (service/static/js/api.js).
+_PAGE_HEADERS = {**_JSON, "Accept": "application/json"}
 
 
 def floor() -> dict[str, Any]:
+    """The bare app's and the service's floor alike: both answer this path."""
     return {
         "requests": [{"method": "GET", "path": FLOOR_PATH, "headers": {}}],
         "expect": '"apiKeys"',
+    }
+
+
+def stack() -> dict[str, Any]:
+    """The liveness route: the whole stack (uvicorn, middleware, request log, metrics) around a
+    handler that does nothing."""
+    return {
+        "requests": [{"method": "GET", "path": "/healthz", "headers": {}}],
+        "expect": '"status":"ok"',
     }
 
 
@@ -50,13 +66,14 @@ def verify_bad(keys: Sequence[str], service_token: str, key_format: KeyFormat) -
 
 
 def graphql(tokens: Sequence[str], query: str) -> dict[str, Any]:
-    body = json.dumps({"query": query})
+    """One request per user, as the page sends it: `{query, variables: {}}`."""
+    body = json.dumps({"query": query, "variables": {}})
     return {
         "requests": [
             {
                 "method": "POST",
                 "path": "/graphql",
-                "headers": {"Authorization": f"Bearer {token}", **_JSON},
+                "headers": {"Authorization": f"Bearer {token}", **_PAGE_HEADERS},
                 "body": body,
             }
             for token in tokens
@@ -66,12 +83,16 @@ def graphql(tokens: Sequence[str], query: str) -> dict[str, Any]:
     }
 
 
-def create_delete(tokens: Sequence[str], users_per_thread: int) -> dict[str, Any]:
+def create_delete(
+    tokens: Sequence[str], users_per_thread: int, documents: PageDocuments
+) -> dict[str, Any]:
     return {
         "tokens": list(tokens),
         "users_per_thread": users_per_thread,
-        "create_body": _template(CREATE_MUTATION, {"input": {"name": _PLACEHOLDER}}),
-        "delete_body": _template(DELETE_MUTATION, {"input": {"id": _PLACEHOLDER}}),
+        "create_body": _template(
+            documents.create_key, {"input": {"name": _PLACEHOLDER, "description": None}}
+        ),
+        "delete_body": _template(documents.delete_key, {"input": {"id": _PLACEHOLDER}}),
     }
 
 

@@ -5,7 +5,8 @@
 -- its id is remembered with that user until the delete's answer echoes it. The next request
 -- deletes a created key if one is waiting, else creates one for a user with nothing in flight.
 -- Each user then holds at most its default plus one key, far from the five-key limit, and each
--- thread has its own users (twice as many as its connections), so threads never collide.
+-- thread has its own users (twice as many as its connections), so threads never collide; with
+-- one thread (the default) that thread has them all.
 --
 -- Data: { tokens = {...}, users_per_thread = n, create_body = "...%s...", delete_body = "...%s..." }
 
@@ -27,7 +28,11 @@ function init(args)
   local per_thread = data.users_per_thread
   for user = 1, per_thread do
     local token = data.tokens[thread_index * per_thread + user]
-    headers[user] = { ["Authorization"] = "Bearer " .. token, ["Content-Type"] = "application/json" }
+    headers[user] = {
+      ["Authorization"] = "Bearer " .. token,
+      ["Content-Type"] = "application/json",
+      ["Accept"] = "application/json", -- as the page sends it
+    }
     free[#free + 1] = user
   end
   create_body = data.create_body
