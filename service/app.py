@@ -20,11 +20,11 @@ from service.auth import Authenticator
 from service.clock import Clock, utcnow
 from service.db import engine_of, tortoise_config
 from service.health import Health
-from service.keycache import KeyChangeListener, VerifiedKeys
+from service.keycache import KeyChangeListener, KeyLists, VerifiedKeys
 from service.keys import KeyService
 from service.logs import RequestLog
 from service.metrics import Metrics
-from service.middleware import BodySizeLimit, RequestObserver
+from service.middleware import BodySizeLimit, HotRoutes, RequestObserver
 from service.ratelimit import FailureLimiter
 from service.repository import KeyRepository
 from service.rest import VerifyEndpoint
@@ -45,15 +45,14 @@ def create_app(
         KeyFormat(settings.key_prefix), settings.pepper.reveal(), settings.encryption_key.reveal()
     )
     engine = engine_of(settings.database_url)
-    # Verified keys are cached only where every process hears of every change (PostgreSQL).
-    cache = (
-        VerifiedKeys(settings.verify_cache_seconds)
-        if engine == "postgres" and settings.verify_cache_seconds > 0
-        else None
-    )
+    # Verified keys and key lists are cached only where every process hears of every change
+    # (PostgreSQL).
+    caching = engine == "postgres" and settings.verify_cache_seconds > 0
+    cache = VerifiedKeys(settings.verify_cache_seconds) if caching else None
+    lists = KeyLists(settings.verify_cache_seconds) if caching else None
     listener = (
-        KeyChangeListener(settings.database_url.split("?", 1)[0], cache, engine)
-        if cache is not None
+        KeyChangeListener(settings.database_url.split("?", 1)[0], cache, lists, engine)
+        if cache is not None and lists is not None
         else None
     )
     repository = KeyRepository(engine, observer=listener)
@@ -64,8 +63,11 @@ def create_app(
         clock=clock,
     )
     verifier = KeyVerifier(repository, vault, tracker, clock=clock, cache=cache)
-    keys = KeyService(repository, vault, max_keys=settings.max_keys_per_user, clock=clock)
+    keys = KeyService(
+        repository, vault, max_keys=settings.max_keys_per_user, clock=clock, lists=lists
+    )
     metrics = Metrics(tracker)
+    log = request_log or RequestLog()
     health = Health(engine, metrics)
     graphql = GraphQLView(
         build_schema(production=settings.production, metrics=metrics),
@@ -99,17 +101,15 @@ def create_app(
             await stack.enter_async_context(tracker.running())
             if listener is not None:
                 await stack.enter_async_context(listener.running())
+            stack.callback(log.flush)
             yield
 
+    # The only route that reads large bodies: the verify endpoint holds its own to 4 KiB, and
+    # nothing else reads a body.
+    graphql_endpoint = BodySizeLimit(graphql, max_bytes=MAX_BODY_BYTES)
     app = Starlette(
         routes=[
-            # The only route that reads large bodies: the verify endpoint holds its own to 4 KiB,
-            # and nothing else reads a body (so GET requests skip this layer altogether).
-            Route(
-                "/graphql",
-                BodySizeLimit(graphql, max_bytes=MAX_BODY_BYTES),
-                methods=["GET", "POST"],
-            ),
+            Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
             Route("/v1/keys/verify", verify, methods=["POST"]),
             Route("/healthz", health.live, methods=["GET"]),
             Route("/readyz", health.ready, methods=["GET"]),
@@ -119,14 +119,24 @@ def create_app(
         ],
         lifespan=lifespan,
         middleware=[
-            Middleware(RequestObserver, metrics=metrics, log=request_log or RequestLog()),
+            Middleware(RequestObserver, metrics=metrics, log=log),
             *_cors(settings.cors_origins),
+            Middleware(
+                HotRoutes,
+                routes={
+                    ("POST", "/v1/keys/verify"): verify,
+                    ("GET", "/healthz"): health.live,
+                    ("POST", "/graphql"): graphql_endpoint,
+                },
+            ),
         ],
     )
     # For operations (metrics, tests): the live tracker and verifier of this application.
     app.state.tracker = tracker
     app.state.verifier = verifier
     app.state.verified_keys = cache
+    app.state.key_lists = lists
+    app.state.request_log = log
     return app
 
 

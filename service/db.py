@@ -17,6 +17,7 @@ from typing import Any, Literal
 import asyncpg
 from aerich import Command
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.exceptions import DBConnectionError
 
 from service.settings import DEFAULT_DATABASE_URL
@@ -44,12 +45,27 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
     # The connection is named after its engine: Tortoise caches compiled SQL per connection
     # name, and a process that talks to both engines (the test suite) must not share that cache.
     engine = engine_of(database_url)
+    connection: str | dict[str, Any] = database_url
+    if engine == "postgres":
+        connection = expand_db_url(database_url)
+        connection["credentials"]["reset"] = _keep_session
     return {
-        "connections": {engine: database_url},
+        "connections": {engine: connection},
         "apps": {APP: {"models": MODELS, "default_connection": engine}},
         "use_tz": True,
         "timezone": "UTC",
     }
+
+
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """How a pooled PostgreSQL connection is reset when it goes back to the pool: not at all.
+
+    asyncpg's default sends a reset query (advisory unlocks, CLOSE ALL, UNLISTEN *, RESET ALL)
+    on every release, a second round trip for every query the service makes. The service never
+    changes a pooled session (no SET, LISTEN, advisory lock or cursor; the key-change listener
+    has a connection of its own), and asyncpg itself still rolls back a transaction left open
+    before it calls this. So there is nothing to undo.
+    """
 
 
 def migrations_location(engine: Engine, root: Path = MIGRATIONS_ROOT) -> str:

@@ -1,14 +1,17 @@
-"""Recently verified secrets, kept in memory so that a key the gateway sees on every request costs
-no database round trip.
+"""What a process remembers of the keys, so that the requests the platform repeats all day cost no
+database round trip: recently verified secrets (`VerifiedKeys`: the gateway verifies the same
+keys on every request) and users' key lists (`KeyLists`: the settings page and the workflow
+editor list them).
 
-It must never answer for a revoked key. Three rules keep it so:
-- every change to a key (rename, rotation, deletion) invalidates its entries: at once in the
-  process that made it, and in every other process through PostgreSQL's LISTEN/NOTIFY
-  (`KeyChangeListener`), the notification being sent in the change's own transaction, so it is
-  delivered exactly when the change commits;
+Neither may ever answer for a key that changed. Three rules keep them so:
+- every change to a key (creation, rename, rotation, deletion) invalidates its entries and its
+  owner's list: at once in the process that made it, and in every other process through
+  PostgreSQL's LISTEN/NOTIFY (`KeyChangeListener`), the notification being sent in the change's
+  own transaction, so it is delivered exactly when the change commits; so does every flush of
+  "last used" times, for the owners whose keys it touched;
 - a lookup that began before an invalidation is not cached afterwards (the generation check), so a
   slow reader cannot put back what a change just removed;
-- while the listener is not connected, nothing is served from or stored in the cache.
+- while the listener is not connected, nothing is served from or stored in either.
 Entries also expire after `ttl_seconds`, bounding any staleness nobody foresaw.
 
 What remains is the time a notification takes to reach the other processes once the change has
@@ -23,13 +26,14 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Collection, Iterable, Sequence
 
 import asyncpg
+import orjson
 from tortoise import connections
 
 from service.background import background
-from service.repository import KEY_CHANGES_CHANNEL, SecretMatch
+from service.repository import KEY_CHANGES_CHANNEL, KEY_USES_CHANNEL, SecretMatch, StoredKey
 
 logger = logging.getLogger("apikeys.keycache")
 
@@ -90,13 +94,56 @@ class VerifiedKeys:
                 del self._hashes_of[key_id]
 
 
+class KeyLists:
+    """Users' key lists, as the repository last read them (owner id -> keys)."""
+
+    def __init__(self, ttl_seconds: float, max_entries: int = 10_000) -> None:
+        self._ttl = ttl_seconds
+        self._max = max_entries
+        self._entries: dict[str, tuple[Sequence[StoredKey], float]] = {}
+        self.generation = 0
+        self.live = False  # True only while invalidations are guaranteed to arrive
+
+    def get(self, owner_id: str) -> Sequence[StoredKey] | None:
+        if not self.live:
+            return None
+        entry = self._entries.get(owner_id)
+        if entry is None:
+            return None
+        keys, stored_at = entry
+        if time.monotonic() - stored_at > self._ttl:
+            del self._entries[owner_id]
+            return None
+        return keys
+
+    def put(self, owner_id: str, keys: Sequence[StoredKey], generation: int) -> None:
+        """Remember a list, unless a list changed since it was read (`generation`)."""
+        if not self.live or generation != self.generation:
+            return
+        if len(self._entries) >= self._max:
+            self._entries.clear()  # making room is no invalidation
+        self._entries[owner_id] = (tuple(keys), time.monotonic())
+
+    def invalidate(self, owner_ids: Iterable[str]) -> None:
+        self.generation += 1
+        for owner_id in owner_ids:
+            self._entries.pop(owner_id, None)
+
+    def clear(self) -> None:
+        self.generation += 1
+        self._entries.clear()
+
+
 class KeyChangeListener:
-    """Keeps this process's cache in step with every process's key changes, over PostgreSQL.
+    """Keeps this process's caches in step with every process's key changes, over PostgreSQL.
 
     Runs on a connection of its own (LISTEN needs a session that stays open), named
     `apikeys-key-cache` so that the processes can find each other in `pg_stat_activity`.
     - A change notification (sent by the changing transaction, delivered when it commits)
-      invalidates the key here, then is acknowledged on the acknowledgement channel.
+      invalidates the key and its owner's list here, then is acknowledged on the
+      acknowledgement channel.
+    - A uses notification (sent by a tracker flush) invalidates the lists of the owners whose
+      "last used" times it wrote; nobody waits for those.
     - The process that made a change (`committed`) waits until every listening process has
       acknowledged it before it answers its client: so when a client learns that a key is
       deleted or rotated, no process will answer for the old secret any more. A process that
@@ -109,6 +156,7 @@ class KeyChangeListener:
         self,
         dsn: str,
         cache: VerifiedKeys,
+        lists: KeyLists,
         engine: str,
         *,
         retry_seconds: float = 1.0,
@@ -116,6 +164,7 @@ class KeyChangeListener:
     ) -> None:
         self._dsn = dsn
         self._cache = cache
+        self._lists = lists
         self._engine = engine
         self._retry = retry_seconds
         self._ack_timeout = ack_timeout
@@ -132,7 +181,10 @@ class KeyChangeListener:
             async with background(self._run, "apikeys-key-change-listener"):
                 yield self
         finally:
-            self._cache.live = False
+            self._live(False)
+
+    def _live(self, live: bool) -> None:
+        self._cache.live = self._lists.live = live
 
     def expect(self, token: str) -> None:
         """Called before the change is announced: acknowledgements may arrive before
@@ -142,10 +194,11 @@ class KeyChangeListener:
     def abandoned(self, token: str) -> None:
         self._acks.pop(token, None)
 
-    async def committed(self, key_ids: Collection[str], token: str) -> None:
+    async def committed(self, owner_id: str, key_ids: Collection[str], token: str) -> None:
         """Called by the process that made the change, after its transaction committed."""
         for key_id in key_ids:
             self._cache.invalidate(key_id)
+        self._lists.invalidate((owner_id,))
         acked, done = self._acks.setdefault(token, (set(), asyncio.Event()))
         try:
             _, rows = await connections.get(self._engine).execute_query(_LISTENERS)
@@ -174,17 +227,19 @@ class KeyChangeListener:
                 lost = asyncio.Event()
                 connection.add_termination_listener(functools.partial(_set, lost))
                 await connection.add_listener(CHANNEL, self._on_change)
+                await connection.add_listener(KEY_USES_CHANNEL, self._on_uses)
                 await connection.add_listener(ACK_CHANNEL, self._on_ack)
                 self._connection = connection
                 self._cache.clear()
-                self._cache.live = True
+                self._lists.clear()
+                self._live(True)
                 self.connected.set()
                 await self._until_lost(connection, lost)
                 logger.warning("Key change listener lost its connection; cache off")
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
                 logger.warning("Key change listener failed; cache off", exc_info=True)
             finally:
-                self._cache.live = False
+                self._live(False)
                 self.connected.clear()
                 self._connection = None
                 if not connection.is_closed():
@@ -204,9 +259,17 @@ class KeyChangeListener:
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
                 return
 
+    def used(self, owner_ids: Collection[str]) -> None:
+        """Called by this process's tracker when a flush of "last used" times committed."""
+        self._lists.invalidate(owner_ids)
+
     def _on_change(self, connection: object, pid: int, channel: str, payload: str) -> None:
-        token, _, key_id = payload.partition(":")
+        token, key_id, owner_id = (payload.split(":", 2) + [""])[:3]
         self._cache.invalidate(key_id)
+        if owner_id:
+            self._lists.invalidate((owner_id,))
+        else:  # a notification without its owner (an older process): every list may be stale
+            self._lists.clear()
         task = asyncio.get_running_loop().create_task(self._acknowledge(token))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -220,6 +283,16 @@ class KeyChangeListener:
                 await connection.execute("SELECT pg_notify($1, $2)", ACK_CHANNEL, token)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
             logger.warning("Could not acknowledge a key change", exc_info=True)
+
+    def _on_uses(self, connection: object, pid: int, channel: str, payload: str) -> None:
+        try:
+            owners = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            owners = None
+        if isinstance(owners, list):
+            self._lists.invalidate(str(owner) for owner in owners)
+        else:
+            self._lists.clear()
 
     def _on_ack(self, connection: object, pid: int, channel: str, payload: str) -> None:
         waiting = self._acks.get(payload)

@@ -25,6 +25,7 @@ from service.errors import (
     NotFound,
     ValidationFailed,
 )
+from service.keycache import KeyLists
 from service.repository import (
     KeyRepository,
     LockedOwner,
@@ -51,17 +52,32 @@ UNCHANGED: Final = _Unchanged()
 
 class KeyService:
     def __init__(
-        self, repository: KeyRepository, vault: KeyVault, max_keys: int, clock: Clock = utcnow
+        self,
+        repository: KeyRepository,
+        vault: KeyVault,
+        max_keys: int,
+        clock: Clock = utcnow,
+        lists: KeyLists | None = None,
     ) -> None:
         self._repo = repository
         self._vault = vault
         self.max_keys = max_keys
         self._clock = clock
+        self._lists = lists
 
     async def list_keys(self, actor: Actor) -> Sequence[StoredKey]:
-        """The owner's keys, default first, then oldest first; creates the default on first use."""
+        """The owner's keys, default first, then oldest first; creates the default on first use.
+        Served from memory when this process remembers them (see `service.keycache`)."""
+        lists = self._lists
+        if lists is not None:
+            remembered = lists.get(actor.owner_id)
+            if remembered is not None:
+                return remembered
+            generation = lists.generation
         keys = await self._repo.list_keys(actor.owner_id)
         if keys:
+            if lists is not None:
+                lists.put(actor.owner_id, keys, generation)
             return keys
         async with self._repo.locked(actor.owner_id) as owner:
             return await self._ensure_default(owner, actor)

@@ -7,16 +7,16 @@ key that exists but belongs to someone else is, to the caller, exactly a key tha
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+import orjson
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from service.audit import Actor, Event, EventKind, RevealedIn
@@ -172,6 +172,31 @@ _LIST_KEYS = (
 )
 
 
+# "Last used" only moves forward; the owner comes back so that its list can be invalidated.
+_RECORD_LAST_USED = {
+    engine: (
+        f'UPDATE "api_keys" SET "last_used_at" = {p2} WHERE "id" = {p1}'
+        f' AND ("last_used_at" IS NULL OR "last_used_at" < {p2}) RETURNING "owner_id"'
+    )
+    for engine, p1, p2 in (("postgres", "$1", "$2"), ("sqlite", "?1", "?2"))
+}
+
+
+def _batches(owner_ids: Sequence[str]) -> Iterator[str]:
+    """JSON arrays of owner ids, each small enough for one NOTIFY payload."""
+    batch: list[str] = []
+    size = 2
+    for owner_id in owner_ids:
+        encoded = len(orjson.dumps(owner_id)) + 1
+        if batch and size + encoded > _USES_PAYLOAD_BYTES:
+            yield orjson.dumps(batch).decode()
+            batch, size = [], 2
+        batch.append(owner_id)
+        size += encoded
+    if batch:
+        yield orjson.dumps(batch).decode()
+
+
 def _stored_row(row: Mapping[str, Any]) -> StoredKey:
     """A row of `_LIST_KEYS`; SQLite gives text for datetimes and uuids, and 0/1 for booleans."""
     return StoredKey(
@@ -203,20 +228,27 @@ def _aware(value: datetime | str | None) -> datetime | None:
 
 
 KEY_CHANGES_CHANNEL = "apikeys_key_changes"
+KEY_USES_CHANNEL = "apikeys_key_uses"
+# PostgreSQL refuses NOTIFY payloads of 8000 bytes or more: owners are announced in batches.
+_USES_PAYLOAD_BYTES = 7000
 
 
 class KeyChangeObserver(Protocol):
-    """Hears of keys renamed, rotated or deleted, by the transaction identified by `token`."""
+    """Hears of keys created, renamed, rotated or deleted, by the transaction identified by
+    `token`, and of "last used" times written."""
 
     def expect(self, token: str) -> None:
         """The transaction is about to announce a change (the announcement may be delivered
         as soon as it commits, before `committed` is called)."""
 
-    async def committed(self, key_ids: Collection[str], token: str) -> None:
+    async def committed(self, owner_id: str, key_ids: Collection[str], token: str) -> None:
         """The transaction committed."""
 
     def abandoned(self, token: str) -> None:
         """The transaction rolled back: nothing changed."""
+
+    def used(self, owner_ids: Collection[str]) -> None:
+        """A flush of "last used" times committed; these owners' keys were among them."""
 
 
 class KeyRepository:
@@ -224,7 +256,9 @@ class KeyRepository:
         self._engine = engine
         self._find_by_secret_hash = _DIALECT_SQL[engine]
         self._list_keys = _LIST_KEYS.format(p="$1" if engine == "postgres" else "?")
+        self._record_last_used = _RECORD_LAST_USED[engine]
         self._observer = observer
+        self._announce = engine == "postgres" and observer is not None
 
     async def list_keys(self, owner_id: str) -> list[StoredKey]:
         """The settings page and the workflow editor ask for this constantly: written out, like
@@ -269,15 +303,21 @@ class KeyRepository:
 
     async def record_last_used(self, uses: Mapping[str, datetime]) -> None:
         """One monotonic UPDATE per key, in one transaction: `last_used_at` never moves back,
-        so processes flushing concurrently (or a retried batch) cannot undo a later use."""
+        so processes flushing concurrently (or a retried batch) cannot undo a later use. On
+        PostgreSQL the owners whose lists changed are announced (on commit) to every process."""
+        owners: set[str] = set()
         async with in_transaction() as conn:
             for key_id, at in uses.items():
-                await (
-                    ApiKey.filter(id=key_id)
-                    .filter(Q(last_used_at__isnull=True) | Q(last_used_at__lt=at))
-                    .using_db(conn)
-                    .update(last_used_at=at)
-                )
+                # execute_query would drop the RETURNING rows of an UPDATE; this form keeps them.
+                rows = await conn.execute_query_dict(self._record_last_used, [key_id, at])
+                owners.update(row["owner_id"] for row in rows)
+            if self._announce and owners:
+                for payload in _batches(sorted(owners)):
+                    await conn.execute_query(
+                        "SELECT pg_notify($1, $2)", [KEY_USES_CHANNEL, payload]
+                    )
+        if self._observer is not None and owners:
+            self._observer.used(owners)
 
     @asynccontextmanager
     async def locked(self, owner_id: str) -> AsyncIterator[LockedOwner]:
@@ -299,7 +339,7 @@ class KeyRepository:
                 self._observer.abandoned(token)
             raise
         if owner.changed and self._observer is not None:
-            await self._observer.committed(owner.changed, token)
+            await self._observer.committed(owner_id, owner.changed, token)
 
 
 class LockedOwner:
@@ -329,7 +369,8 @@ class LockedOwner:
         self.changed.add(key_id)
         if self._announce:
             await self._conn.execute_query(
-                "SELECT pg_notify($1, $2)", [KEY_CHANGES_CHANNEL, f"{self._token}:{key_id}"]
+                "SELECT pg_notify($1, $2)",
+                [KEY_CHANGES_CHANNEL, f"{self._token}:{key_id}:{self.owner_id}"],
             )
 
     def _keys(self) -> Any:
@@ -346,6 +387,7 @@ class LockedOwner:
         return bool(await query.exists())
 
     async def insert(self, key: NewKey) -> StoredKey:
+        await self._changing(key.id)  # a new key changes its owner's list
         try:
             row = await ApiKey.create(
                 using_db=self._conn,

@@ -35,16 +35,17 @@ _NONCE_LENGTH = 12
 _CIPHERTEXT_VERSION = b"\x01"
 
 
-def _base62(number: int, width: int) -> str:
-    digits = []
-    for _ in range(width):
-        number, digit = divmod(number, 62)
-        digits.append(BASE62[digit])
-    return "".join(reversed(digits))
+# Every pair of base62 digits, so that the six-digit checksum is three look-ups (it is computed
+# for every key presented to the service).
+_PAIRS = tuple(a + b for a in BASE62 for b in BASE62)
+_PAIR = len(_PAIRS)  # 62**2
 
 
 def checksum(body: str) -> str:
-    return _base62(zlib.crc32(body.encode("ascii")), CHECKSUM_LENGTH)
+    """The CRC32 of `body` in six base62 digits (62**6 > 2**32), most significant first."""
+    high, low = divmod(zlib.crc32(body.encode("ascii")), _PAIR)
+    high, middle = divmod(high, _PAIR)
+    return _PAIRS[high] + _PAIRS[middle] + _PAIRS[low]
 
 
 class KeyFormat:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
 
-from service.keycache import VerifiedKeys
-from service.repository import SecretMatch
+from service.keycache import KeyLists, VerifiedKeys
+from service.repository import SecretMatch, _batches
 
 MATCH = SecretMatch("key-1", "alice", "Default", None)
 
@@ -75,3 +76,59 @@ def test_a_zero_ttl_serves_nothing(ttl: float) -> None:
     cache.put("h1", MATCH, cache.generation)
     time.sleep(0.001)
     assert cache.get("h1") is None
+
+
+def live_lists(ttl: float = 60, max_entries: int = 10_000) -> KeyLists:
+    lists = KeyLists(ttl_seconds=ttl, max_entries=max_entries)
+    lists.live = True
+    return lists
+
+
+KEYS = ("key-a", "key-b")  # stand-ins: the cache keeps whatever the repository read
+
+
+def test_a_stored_list_is_served_until_its_owner_changes() -> None:
+    lists = live_lists()
+    lists.put("alice", KEYS, lists.generation)
+    lists.put("bob", KEYS[:1], lists.generation)
+    assert lists.get("alice") == KEYS
+    lists.invalidate(["alice"])
+    assert lists.get("alice") is None
+    assert lists.get("bob") == KEYS[:1]
+
+
+def test_a_list_read_before_a_change_is_not_stored() -> None:
+    lists = live_lists()
+    began = lists.generation
+    lists.invalidate(["alice"])
+    lists.put("alice", KEYS, began)
+    assert lists.get("alice") is None
+
+
+def test_no_list_is_served_or_stored_while_changes_cannot_arrive() -> None:
+    lists = live_lists()
+    lists.put("alice", KEYS, lists.generation)
+    lists.live = False
+    assert lists.get("alice") is None
+    lists.put("bob", KEYS, lists.generation)
+    lists.live = True
+    assert lists.get("bob") is None
+
+
+def test_lists_expire_and_are_bounded() -> None:
+    lists = live_lists(ttl=0.05, max_entries=3)
+    for n in range(10):
+        lists.put(f"owner-{n}", KEYS, lists.generation)
+    assert sum(lists.get(f"owner-{n}") is not None for n in range(10)) <= 3
+    assert lists.get("owner-9") == KEYS
+    time.sleep(0.06)
+    assert lists.get("owner-9") is None
+
+
+def test_flushed_owners_are_announced_in_payloads_postgresql_accepts() -> None:
+    owners = [f"user-{n:05d}-" + "x" * (n % 200) for n in range(3000)]
+    payloads = list(_batches(owners))
+    assert len(payloads) > 1
+    assert all(len(p.encode()) < 8000 for p in payloads)
+    assert [o for p in payloads for o in json.loads(p)] == owners
+    assert json.loads(next(_batches(['quote " and comma ,']))) == ['quote " and comma ,']

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import re
 import shlex
+import zlib
 from urllib.parse import quote
 
 import pytest
 
-from service.security import BASE62, DecryptionError, KeyCipher, KeyFormat, KeyVault, hash_key
+from service.security import (
+    BASE62,
+    DecryptionError,
+    KeyCipher,
+    KeyFormat,
+    KeyVault,
+    checksum,
+    hash_key,
+)
 
 FMT = KeyFormat("blk_")
 
@@ -28,6 +37,23 @@ def test_generated_keys_are_unique_and_use_the_whole_alphabet() -> None:
     assert len(keys) == 2000
     randomness = "".join(k[4:36] for k in keys)
     assert set(randomness) == set(BASE62)
+
+
+def test_the_checksum_is_the_crc32_of_the_rest_in_six_base62_digits() -> None:
+    """The format issued keys carry: it can never change under keys already handed out."""
+    assert checksum("blk_4eC39HqLyjWDarjtT1zdp7dc3ZcS5ukS") == "0DI9QN"
+
+    def reference(body: str) -> str:
+        number, digits = zlib.crc32(body.encode("ascii")), ""
+        for _ in range(6):
+            number, digit = divmod(number, 62)
+            digits = BASE62[digit] + digits
+        return digits
+
+    for _ in range(2000):
+        body = FMT.generate()[:-6]
+        assert checksum(body) == reference(body)
+    assert checksum("") == reference("") and reference("") == "000000"
 
 
 def test_a_mistyped_key_fails_the_checksum() -> None:

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
 import subprocess
 from pathlib import Path
+
+import asyncpg
+import pytest
+from starlette.applications import Starlette
+from tortoise import connections
 
 from service.db import engine_of
 from service.settings import Settings
@@ -40,3 +46,36 @@ async def test_a_database_dump_contains_no_key(api: Api, settings: Settings) -> 
         assert random_part not in data
         assert random_part.hex().encode() not in data  # PostgreSQL dumps bytea as hex
         assert key[4:20].encode() not in data
+
+
+POSTGRES_ONLY = pytest.mark.parametrize("database", ["postgres"], indirect=True)
+
+
+@POSTGRES_ONLY
+async def test_pooled_connections_go_back_to_the_pool_without_a_reset_query(
+    app: Starlette, settings: Settings
+) -> None:
+    """asyncpg's default reset query would be a second round trip for every query."""
+    marker = f"pool-probe-{secrets.token_hex(4)}"
+    await connections.get("postgres").execute_query(f"SELECT '{marker}' AS probe")
+    inspector = await asyncpg.connect(settings.database_url)
+    try:
+        last_queries = await inspector.fetch(
+            "SELECT query FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await inspector.close()
+    assert any(marker in row["query"] for row in last_queries)
+
+
+@POSTGRES_ONLY
+async def test_a_transaction_left_open_is_still_rolled_back_on_release(
+    app: Starlette, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = connections.get("postgres")
+    async with client.acquire_connection() as connection:
+        await connection.execute("BEGIN")
+        await connection.execute("INSERT INTO owners (id, created_at) VALUES ('left-open', now())")
+    _, rows = await client.execute_query("SELECT id FROM owners WHERE id = 'left-open'")
+    assert rows == []

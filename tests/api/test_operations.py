@@ -101,13 +101,15 @@ async def test_every_response_carries_a_request_id(api: Api) -> None:
 
 
 async def test_one_log_line_per_request_with_id_operation_status_and_duration(
-    api: Api, caplog: pytest.LogCaptureFixture
+    app: Starlette, api: Api, caplog: pytest.LogCaptureFixture
 ) -> None:
+    app.state.request_log.flush()
     start = REQUEST_LOGS.tell()
     with caplog.at_level(logging.INFO, logger="apikeys.request"):
         response = await api.post(
             {"query": LIST}, {"Authorization": f"Bearer {api.token('alice')}"}
         )
+    app.state.request_log.flush()
     lines = REQUEST_LOGS.getvalue()[start:].decode().splitlines()
     assert len(lines) == 1
     line = json.loads(lines[0])
@@ -125,11 +127,13 @@ async def test_one_log_line_per_request_with_id_operation_status_and_duration(
 
 
 async def test_the_request_log_follows_the_logging_configuration(
-    api: Api, caplog: pytest.LogCaptureFixture
+    app: Starlette, api: Api, caplog: pytest.LogCaptureFixture
 ) -> None:
+    app.state.request_log.flush()
     start = REQUEST_LOGS.tell()
     with caplog.at_level(logging.WARNING, logger="apikeys.request"):
         await api.client.get("/healthz")
+    app.state.request_log.flush()
     assert REQUEST_LOGS.getvalue()[start:] == b""
 
 
