@@ -119,15 +119,15 @@ async def _json_body(declared: bytes | None, receive: Receive) -> dict[str, Any]
     if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
         return _error(413, "TOO_LARGE", f"The body must be at most {MAX_BODY_BYTES} bytes.")
     raw = b""
-    while True:
+    more = True
+    while more:
         message = await receive()
         if message["type"] == "http.disconnect":
             return _error(400, "BAD_REQUEST", "The request ended before its body did.")
         raw += message.get("body", b"")
         if len(raw) > MAX_BODY_BYTES:
             return _error(413, "TOO_LARGE", f"The body must be at most {MAX_BODY_BYTES} bytes.")
-        if not message.get("more_body", False):
-            break
+        more = message.get("more_body", False)
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError:

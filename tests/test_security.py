@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import shlex
 import zlib
@@ -15,6 +17,7 @@ from service.security import (
     KeyCipher,
     KeyFormat,
     KeyVault,
+    LookupHash,
     checksum,
     hash_key,
 )
@@ -90,6 +93,8 @@ def test_masking_shows_only_prefix_and_last_four() -> None:
 def test_lookup_hash_depends_on_the_pepper() -> None:
     key = FMT.generate()
     assert hash_key(b"p" * 32, key) == hash_key(b"p" * 32, key)
+    assert LookupHash(b"p" * 32)(key) == hash_key(b"p" * 32, key)
+    assert hash_key(b"p" * 32, key) == hmac.new(b"p" * 32, key.encode(), hashlib.sha256).hexdigest()
     assert hash_key(b"p" * 32, key) != hash_key(b"q" * 32, key)
     assert key not in hash_key(b"p" * 32, key)
 
