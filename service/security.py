@@ -2,7 +2,7 @@
 
 A key looks like `blk_` + 32 base62 characters of randomness (190 bits, from `secrets`) + a 6
 character base62 CRC32 checksum of everything before it:
-`blk_4eC39HqLyjWDarjtT1zdp7dc3ZcS5ukS0ua7Rz`.
+`blk_4eC39HqLyjWDarjtT1zdp7dc3ZcS5ukS0DI9QN`.
 The checksum lets a mistyped or truncated key be refused without touching the database, and lets
 secret scanners recognise our keys with few false positives (GitHub's token format does the same).
 
