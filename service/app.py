@@ -25,7 +25,7 @@ from service.keys import KeyService
 from service.logs import RequestLog
 from service.metrics import Metrics
 from service.middleware import BodySizeLimit, HotRoutes, RequestObserver
-from service.ratelimit import FailureLimiter
+from service.ratelimit import FailureLimiter, FailureLimits, InProcessLimits, SharedLimits
 from service.repository import KeyRepository
 from service.rest import VerifyEndpoint
 from service.security import KeyFormat, KeyVault
@@ -69,22 +69,19 @@ def create_app(
     metrics = Metrics(tracker)
     log = request_log or RequestLog()
     health = Health(engine, metrics)
+    limits = _failure_limits(settings, metrics)
     graphql = GraphQLView(
         build_schema(production=settings.production, metrics=metrics),
         keys=keys,
         sessions=Authenticator(settings.jwt),
         verifier=verifier,
+        limits=limits,
         run_commands=settings.run_commands,
         graphiql=not settings.production,
         metrics=metrics,
     )
     verify = VerifyEndpoint(
-        verifier,
-        settings.service_token.reveal(),
-        FailureLimiter(
-            settings.verify_failures.max_failures, settings.verify_failures.window_seconds
-        ),
-        outcomes=metrics.verifications,
+        verifier, settings.service_token.reveal(), limits, outcomes=metrics.verifications
     )
 
     @asynccontextmanager
@@ -102,6 +99,7 @@ def create_app(
             if listener is not None:
                 await stack.enter_async_context(listener.running())
             stack.callback(log.flush)
+            stack.push_async_callback(limits.aclose)
             yield
 
     # The only route that reads large bodies: the verify endpoint holds its own to 4 KiB, and
@@ -138,6 +136,23 @@ def create_app(
     app.state.key_lists = lists
     app.state.request_log = log
     return app
+
+
+def _failure_limits(settings: Settings, metrics: Metrics) -> FailureLimits:
+    """Failed key checks counted per client address: in Redis across every process when it is
+    configured, else in this process."""
+    limit = settings.verify_failures
+    local = FailureLimiter(limit.max_failures, limit.window_seconds)
+    if settings.redis_url is None:
+        return InProcessLimits(local)
+    return SharedLimits.from_url(
+        settings.redis_url,
+        settings.redis_key_prefix,
+        max_failures=limit.max_failures,
+        window_seconds=limit.window_seconds,
+        local=local,
+        errors=metrics.ratelimit_errors,
+    )
 
 
 def _cors(origins: tuple[str, ...]) -> list[Middleware]:

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from service.settings import ConfigError, JwtSettings
-from service.verification import KeyVerifier
+from service.verification import KeyVerifier, Verdict
 
 MAX_SUBJECT_LENGTH = 255
 _VERIFIED_TOKENS_MAX = 10_000
@@ -44,22 +44,24 @@ class Principal:
         return self.api_key_id is not None
 
 
-async def identify(
-    headers: Mapping[str, str], sessions: Authenticator, verifier: KeyVerifier
-) -> Principal | None:
-    """The caller named by a request's headers; None when nobody (or nobody valid) is named."""
+def presented_key(headers: Mapping[str, str], prefix: str) -> str | None:
+    """The API key a request presents (`X-API-Key`, or a bearer token with the key prefix),
+    or None when it presents none (a session token, or nothing)."""
     api_key = headers.get("x-api-key")
-    authorization = headers.get("authorization")
-    if api_key is None and authorization:
-        scheme, _, credential = authorization.partition(" ")
-        if scheme.lower() == "bearer" and credential.startswith(verifier.prefix):
-            api_key = credential
-    if api_key is None:
-        return sessions.authenticate(authorization)
-    verdict = await verifier.verify(api_key.strip())
+    if api_key is not None:
+        return api_key.strip()
+    scheme, _, credential = (headers.get("authorization") or "").partition(" ")
+    if scheme.lower() == "bearer" and credential.startswith(prefix):
+        return credential.strip()
+    return None
+
+
+async def key_principal(key: str, verifier: KeyVerifier) -> tuple[Principal | None, Verdict]:
+    """The owner a presented key names, with the verdict (a refusal says why it names none)."""
+    verdict = await verifier.verify(key)
     if verdict.owner_id is None:
-        return None
-    return Principal(owner_id=verdict.owner_id, api_key_id=verdict.key_id)
+        return None, verdict
+    return Principal(owner_id=verdict.owner_id, api_key_id=verdict.key_id), verdict
 
 
 class Authenticator:

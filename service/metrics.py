@@ -54,6 +54,12 @@ class Metrics:
             ["result"],
             registry=registry,
         )
+        self.ratelimit_errors = Counter(
+            "apikeys_ratelimit_errors",
+            "Failure-limit checks that could not reach Redis (the limits fell back to this"
+            " process's own counts).",
+            registry=registry,
+        )
         self.keys_stored = Gauge(
             "apikeys_keys_stored", "API keys stored, counted at scrape time.", registry=registry
         )

@@ -21,8 +21,16 @@ import orjson
 from prometheus_client import Counter
 from starlette.types import Receive, Scope, Send
 
+from service.answers import (
+    Answer,
+    error,
+    json_answer,
+    send_answer,
+    too_many_failures,
+    with_retry_after,
+)
 from service.db import is_unavailable
-from service.ratelimit import FailureLimiter
+from service.ratelimit import FailureLimits
 from service.verification import KeyVerifier
 
 MAX_BODY_BYTES = 4096
@@ -36,12 +44,12 @@ class VerifyEndpoint:
         self,
         verifier: KeyVerifier,
         service_token: bytes,
-        limiter: FailureLimiter,
+        limits: FailureLimits,
         outcomes: Counter | None = None,
     ) -> None:
         self._verifier = verifier
         self._expected = b"Bearer " + service_token
-        self._limiter = limiter
+        self._limits = limits
         self._outcomes = outcomes
         self._counted: dict[str, Any] = {}  # result -> its bound counter
 
@@ -54,9 +62,9 @@ class VerifyEndpoint:
         counter.inc()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await _send(send, *await self._answer(scope, receive))
+        await send_answer(send, await self._answer(scope, receive))
 
-    async def _answer(self, scope: Scope, receive: Receive) -> _Answer:
+    async def _answer(self, scope: Scope, receive: Receive) -> Answer:
         client_info = scope.get("client")
         peer = client_info[0] if client_info else "unknown"
         presented = b""
@@ -67,23 +75,23 @@ class VerifyEndpoint:
             elif name == b"content-length":
                 declared = value
         if not hmac.compare_digest(presented, self._expected):
-            if (wait := self._limiter.retry_after(peer)) is not None:
+            if (wait := await self._limits.check(peer)) is not None:
                 self._count("RATE_LIMITED")
-                return _too_many(wait)
-            self._limiter.record_failure(peer)
+                return too_many_failures(wait)
+            await self._limits.failed(peer)
             self._count("UNAUTHORIZED")
-            return _error(401, "UNAUTHORIZED", "A valid service token is required.")
+            return error(401, "UNAUTHORIZED", "A valid service token is required.")
 
         body = await _json_body(declared, receive)
         if not isinstance(body, dict):
             return body
         key = body.get("key")
         if not isinstance(key, str):
-            return _error(400, "BAD_REQUEST", 'The body must be {"key": "<api key>"}.')
+            return error(400, "BAD_REQUEST", 'The body must be {"key": "<api key>"}.')
         client = _client_address(body.get("clientAddress")) or peer
-        if (wait := self._limiter.retry_after(client)) is not None:
+        if (wait := await self._limits.check(client)) is not None:
             self._count("RATE_LIMITED")
-            return _too_many(wait)
+            return too_many_failures(wait)
 
         try:
             verdict = await self._verifier.verify(key)
@@ -92,16 +100,15 @@ class VerifyEndpoint:
                 raise
             logger.warning("Verification failed: database unavailable (%r)", exc)
             self._count("UNAVAILABLE")
-            status, content, headers = _error(
-                503, "UNAVAILABLE", "Keys cannot be checked right now; retry."
-            )
-            return status, content, [*headers, (b"retry-after", b"1")]
+            unavailable = error(503, "UNAVAILABLE", "Keys cannot be checked right now; retry.")
+            return with_retry_after(unavailable, 1)
         if verdict.refusal is not None:
             self._count(verdict.refusal.value)
-            self._limiter.record_failure(client)
-            return _json(200, {"valid": False, "reason": verdict.refusal.value})
+            if (wait := await self._limits.failed(client)) is not None:
+                return too_many_failures(wait)
+            return json_answer(200, {"valid": False, "reason": verdict.refusal.value})
         self._count("valid")
-        return _json(
+        return json_answer(
             200,
             {
                 "valid": True,
@@ -112,28 +119,25 @@ class VerifyEndpoint:
         )
 
 
-_Answer = tuple[int, bytes, list[tuple[bytes, bytes]]]
-
-
-async def _json_body(declared: bytes | None, receive: Receive) -> dict[str, Any] | _Answer:
+async def _json_body(declared: bytes | None, receive: Receive) -> dict[str, Any] | Answer:
     if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
-        return _error(413, "TOO_LARGE", f"The body must be at most {MAX_BODY_BYTES} bytes.")
+        return error(413, "TOO_LARGE", f"The body must be at most {MAX_BODY_BYTES} bytes.")
     raw = b""
     more = True
     while more:
         message = await receive()
         if message["type"] == "http.disconnect":
-            return _error(400, "BAD_REQUEST", "The request ended before its body did.")
+            return error(400, "BAD_REQUEST", "The request ended before its body did.")
         raw += message.get("body", b"")
         if len(raw) > MAX_BODY_BYTES:
-            return _error(413, "TOO_LARGE", f"The body must be at most {MAX_BODY_BYTES} bytes.")
+            return error(413, "TOO_LARGE", f"The body must be at most {MAX_BODY_BYTES} bytes.")
         more = message.get("more_body", False)
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        return _error(400, "BAD_REQUEST", "The body must be JSON.")
+        return error(400, "BAD_REQUEST", "The body must be JSON.")
     if not isinstance(body, dict):
-        return _error(400, "BAD_REQUEST", 'The body must be {"key": "<api key>"}.')
+        return error(400, "BAD_REQUEST", 'The body must be {"key": "<api key>"}.')
     return body
 
 
@@ -156,27 +160,3 @@ def _client_address(value: object) -> str | None:
         _addresses.clear()
     _addresses[value] = canonical
     return canonical
-
-
-def _json(status: int, content: Any) -> _Answer:
-    body = orjson.dumps(content)
-    return status, body, [(b"content-length", str(len(body)).encode()), _JSON_TYPE]
-
-
-_JSON_TYPE = (b"content-type", b"application/json")
-
-
-def _error(status: int, code: str, message: str) -> _Answer:
-    return _json(status, {"error": {"code": code, "message": message}})
-
-
-def _too_many(retry_after: int) -> _Answer:
-    status, content, headers = _error(
-        429, "TOO_MANY_FAILURES", "Too many failed verifications; slow down."
-    )
-    return status, content, [*headers, (b"retry-after", str(retry_after).encode())]
-
-
-async def _send(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})

@@ -98,6 +98,8 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     verify_cache_seconds: float = 60.0
     verify_failures: FailureLimit = FailureLimit()
+    redis_url: str | None = None  # failure limits shared across processes, when set
+    redis_key_prefix: str = "apikeys"
 
     @property
     def production(self) -> bool:
@@ -152,6 +154,14 @@ class Settings:
 
         run_commands = _run_commands(env_vars)
 
+        redis_url = env_vars.get("APIKEYS_REDIS_URL") or None
+        if redis_url is not None and not re.match(r"^(redis|rediss|redis\+unix)://", redis_url):
+            raise ConfigError(
+                "APIKEYS_REDIS_URL must be a redis://, rediss:// or redis+unix:// URL"
+                " (for example redis://127.0.0.1:6379/0)."
+            )
+        redis_key_prefix = env_vars.get("APIKEYS_REDIS_KEY_PREFIX") or "apikeys"
+
         return cls(
             env="production" if production else "development",
             database_url=env_vars.get("APIKEYS_DATABASE_URL", DEFAULT_DATABASE_URL),
@@ -181,6 +191,8 @@ class Settings:
                     env_vars, "APIKEYS_VERIFY_FAILURE_WINDOW_SECONDS", 60, minimum=1
                 ),
             ),
+            redis_url=redis_url,
+            redis_key_prefix=redis_key_prefix,
         )
 
 

@@ -16,6 +16,7 @@ import logging
 import os
 import re
 import secrets
+import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
@@ -44,6 +46,7 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "APIKEYS_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test"
 )
 BACKENDS = ("sqlite", "postgres")
+REDIS_URL = os.environ.get("APIKEYS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def base_env(database_url: str) -> dict[str, str]:
@@ -135,6 +138,35 @@ def database(request: pytest.FixtureRequest, databases: dict[str, Database | str
             pytest.fail(f"{db} (CI=true: PostgreSQL is required)")
         pytest.skip(db)
     return db
+
+
+def _redis_unreachable() -> str | None:
+    parts = urlsplit(REDIS_URL)
+    try:
+        with socket.create_connection((parts.hostname, parts.port or 6379), timeout=2) as conn:
+            conn.sendall(b"PING\r\n")
+            if not conn.recv(16).startswith(b"+PONG"):
+                return f"Redis at {REDIS_URL} does not answer PING"
+    except OSError as exc:
+        return f"Redis at {REDIS_URL} is unreachable: {exc!r}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The Redis the shared-limits tests use; each test gets a key prefix of its own."""
+    reason = _redis_unreachable()
+    if reason is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason} (CI=true: Redis is required)")
+        pytest.skip(reason)
+    return REDIS_URL
+
+
+@pytest.fixture
+def redis_prefix() -> str:
+    """Keys of this test alone: runs and tests sharing one Redis never see each other's."""
+    return f"apikeys-test-{os.getpid()}-{secrets.token_hex(6)}"
 
 
 def make_settings(database: Database, **overrides: str) -> Settings:

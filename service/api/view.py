@@ -6,6 +6,7 @@ plans (`service.api.prepared`); everything else, and anything a plan cannot fini
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,15 +18,20 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
+from service.answers import Answer, error, send_answer, too_many_failures, with_retry_after
 from service.api.context import Context
 from service.api.prepared import PreparedQueries
 from service.api.schema import Schema
 from service.api.types import ApiKey
-from service.auth import Authenticator, identify
+from service.auth import Authenticator, key_principal, presented_key
+from service.db import is_unavailable
 from service.keys import KeyService
 from service.metrics import Metrics
+from service.ratelimit import FailureLimits
 from service.run_commands import RunCommands
-from service.verification import KeyVerifier
+from service.verification import KeyVerifier, Refusal
+
+logger = logging.getLogger("apikeys.graphql")
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -36,6 +42,7 @@ class GraphQLView(GraphQL[Context, None]):
         keys: KeyService,
         sessions: Authenticator,
         verifier: KeyVerifier,
+        limits: FailureLimits,
         run_commands: RunCommands,
         graphiql: bool,
         metrics: Metrics | None = None,
@@ -46,6 +53,7 @@ class GraphQLView(GraphQL[Context, None]):
         self._keys = keys
         self._sessions = sessions
         self._verifier = verifier
+        self._limits = limits
         self._run_commands = run_commands
         self.prepared = PreparedQueries(schema, metrics)
 
@@ -54,6 +62,10 @@ class GraphQLView(GraphQL[Context, None]):
             await super().__call__(scope, receive, send)
             return
         request = Request(scope, receive)
+        refusal = await self._identify(request)
+        if refusal is not None:
+            await send_answer(send, refusal)
+            return
         body = await self._prepared_answer(request) if request.method == "POST" else None
         if body is not None:
             response: Response = Response(body, media_type="application/json")
@@ -64,6 +76,34 @@ class GraphQLView(GraphQL[Context, None]):
             except HTTPException as exc:
                 response = PlainTextResponse(exc.reason, status_code=exc.status_code)
         await response(scope, receive, send)
+
+    async def _identify(self, request: Request) -> Answer | None:
+        """Who is calling, kept in the request's state for the context. A client that keeps
+        presenting bad API keys is slowed down here, before any GraphQL, on the same failure
+        limits as the gateway's verifications."""
+        key = presented_key(request.headers, self._verifier.prefix)
+        if key is None:
+            request.state.principal = self._sessions.authenticate(
+                request.headers.get("authorization")
+            )
+            return None
+        client = request.client.host if request.client else "unknown"
+        if (wait := await self._limits.check(client)) is not None:
+            return too_many_failures(wait)
+        try:
+            principal, verdict = await key_principal(key, self._verifier)
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            logger.warning("API key authentication failed: database unavailable (%r)", exc)
+            unavailable = error(503, "UNAVAILABLE", "Keys cannot be checked right now; retry.")
+            return with_retry_after(unavailable, 1)
+        # A malformed key is no guess at a real one: only well-formed refusals count.
+        if verdict.refusal not in (None, Refusal.MALFORMED):
+            if (wait := await self._limits.failed(client)) is not None:
+                return too_many_failures(wait)
+        request.state.principal = principal
+        return None
 
     async def _prepared_answer(self, request: Request) -> bytes | None:
         """The answer of a prepared plan, or None for the general executor."""
@@ -114,9 +154,11 @@ class GraphQLView(GraphQL[Context, None]):
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
         assert isinstance(request, Request)  # no subscriptions, so never a WebSocket
-        principal = await identify(request.headers, self._sessions, self._verifier)
         return Context(
-            request=request, principal=principal, keys=self._keys, run_commands=self._run_commands
+            request=request,
+            principal=request.state.principal,  # see _identify
+            keys=self._keys,
+            run_commands=self._run_commands,
         )
 
     def encode_json(self, data: object) -> bytes:

@@ -1,0 +1,42 @@
+"""The JSON answers of the plain HTTP endpoints (the verify endpoint, and refusals before
+GraphQL): `{"error": {"code", "message"}}` with a status, encoded once with orjson.
+
+An answer is (status, body, headers), sent as two ASGI messages, without a Response object:
+these endpoints are on the path of every request the platform serves.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.types import Send
+
+Answer = tuple[int, bytes, list[tuple[bytes, bytes]]]
+
+_JSON_TYPE = (b"content-type", b"application/json")
+
+
+def json_answer(status: int, content: Any) -> Answer:
+    body = orjson.dumps(content)
+    return status, body, [(b"content-length", str(len(body)).encode()), _JSON_TYPE]
+
+
+def error(status: int, code: str, message: str) -> Answer:
+    return json_answer(status, {"error": {"code": code, "message": message}})
+
+
+def with_retry_after(answer: Answer, seconds: int) -> Answer:
+    status, body, headers = answer
+    return status, body, [*headers, (b"retry-after", str(seconds).encode())]
+
+
+def too_many_failures(retry_after: int) -> Answer:
+    answer = error(429, "TOO_MANY_FAILURES", "Too many failed verifications; slow down.")
+    return with_retry_after(answer, retry_after)
+
+
+async def send_answer(send: Send, answer: Answer) -> None:
+    status, body, headers = answer
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
