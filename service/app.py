@@ -90,6 +90,8 @@ def create_app(
         # requests, hence the global fallback context. The tracker stops (and flushes what it
         # holds) before the database connections close.
         async with contextlib.AsyncExitStack() as stack:
+            # Entered first, so closed last: the request log outlives everything it may record.
+            stack.callback(log.close)
             await stack.enter_async_context(
                 RegisterTortoise(
                     app, config=tortoise_config(settings.database_url), _enable_global_fallback=True
@@ -98,7 +100,6 @@ def create_app(
             await stack.enter_async_context(tracker.running())
             if listener is not None:
                 await stack.enter_async_context(listener.running())
-            stack.callback(log.flush)
             stack.push_async_callback(limits.aclose)
             yield
 

@@ -15,7 +15,10 @@ from service.models import ApiKey
 
 logger = logging.getLogger("apikeys.health")
 _LIVE = b'{"status":"ok"}'
-_LIVE_HEADERS = [(b"content-length", b"15"), (b"content-type", b"application/json")]
+_LIVE_HEADERS = [
+    (b"content-length", str(len(_LIVE)).encode()),
+    (b"content-type", b"application/json"),
+]
 
 
 class Liveness:

@@ -33,7 +33,7 @@ import orjson
 from tortoise import connections
 
 from service.background import background
-from service.repository import KEY_CHANGES_CHANNEL, KEY_USES_CHANNEL, SecretMatch, StoredKey
+from service.repository import KEY_CHANGES_CHANNEL, KEY_LISTS_CHANNEL, SecretMatch, StoredKey
 
 logger = logging.getLogger("apikeys.keycache")
 
@@ -140,10 +140,10 @@ class KeyChangeListener:
     Runs on a connection of its own (LISTEN needs a session that stays open), named
     `apikeys-key-cache` so that the processes can find each other in `pg_stat_activity`.
     - A change notification (sent by the changing transaction, delivered when it commits)
-      invalidates the key and its owner's list here, then is acknowledged on the
-      acknowledgement channel.
-    - A uses notification (sent by a tracker flush) invalidates the lists of the owners whose
-      "last used" times it wrote; nobody waits for those.
+      invalidates the key here, then is acknowledged on the acknowledgement channel.
+    - A lists notification invalidates the lists of the owners it names: sent by a key change
+      just before its change notification (so processed before the acknowledgement), and by a
+      tracker flush for the owners whose "last used" times it wrote (nobody waits for those).
     - The process that made a change (`committed`) waits until every listening process has
       acknowledged it before it answers its client: so when a client learns that a key is
       deleted or rotated, no process will answer for the old secret any more. A process that
@@ -227,7 +227,7 @@ class KeyChangeListener:
                 lost = asyncio.Event()
                 connection.add_termination_listener(functools.partial(_set, lost))
                 await connection.add_listener(CHANNEL, self._on_change)
-                await connection.add_listener(KEY_USES_CHANNEL, self._on_uses)
+                await connection.add_listener(KEY_LISTS_CHANNEL, self._on_lists)
                 await connection.add_listener(ACK_CHANNEL, self._on_ack)
                 self._connection = connection
                 self._cache.clear()
@@ -264,12 +264,8 @@ class KeyChangeListener:
         self._lists.invalidate(owner_ids)
 
     def _on_change(self, connection: object, pid: int, channel: str, payload: str) -> None:
-        token, key_id, owner_id = (payload.split(":", 2) + [""])[:3]
+        token, _, key_id = payload.partition(":")
         self._cache.invalidate(key_id)
-        if owner_id:
-            self._lists.invalidate((owner_id,))
-        else:  # a notification without its owner (an older process): every list may be stale
-            self._lists.clear()
         task = asyncio.get_running_loop().create_task(self._acknowledge(token))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -284,7 +280,7 @@ class KeyChangeListener:
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
             logger.warning("Could not acknowledge a key change", exc_info=True)
 
-    def _on_uses(self, connection: object, pid: int, channel: str, payload: str) -> None:
+    def _on_lists(self, connection: object, pid: int, channel: str, payload: str) -> None:
         try:
             owners = orjson.loads(payload)
         except orjson.JSONDecodeError:

@@ -85,6 +85,7 @@ class RequestLog:
         self._pending: list[bytes] = []
         self._pending_bytes = 0
         self._flush_scheduled = False
+        self._closed = False
         self._second = -1
         self._second_text = ""
 
@@ -102,7 +103,7 @@ class RequestLog:
         encoded = orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE)
         self._pending.append(encoded)
         self._pending_bytes += len(encoded)
-        if self._pending_bytes >= self.PIPE_BUF:
+        if self._pending_bytes >= self.PIPE_BUF or self._closed:
             self.flush()
         elif not self._flush_scheduled:
             try:
@@ -112,6 +113,12 @@ class RequestLog:
                 return
             self._flush_scheduled = True
             loop.call_later(self.FLUSH_SECONDS, self.flush)
+
+    def close(self) -> None:
+        """The application is stopping: write what is pending, and any later line at once (a
+        timer might never fire again)."""
+        self._closed = True
+        self.flush()
 
     def flush(self) -> None:
         self._flush_scheduled = False

@@ -92,10 +92,10 @@ class Metrics:
     def request_done(self, route: str, method: str, status: int, seconds: float) -> None:
         """Counts and times one HTTP request. The labelled children are looked up once per
         route, method and status, then kept: `labels()` costs a lock and a dict build."""
-        key = (route, method, status)
+        label = method if method in _METHODS else "OTHER"  # a closed set, like routes
+        key = (route, label, status)
         counted = self._request_children.get(key)
         if counted is None:
-            label = method if method in _METHODS else "OTHER"
             counted = self._request_children[key] = (
                 self.requests.labels(route, label, str(status)),
                 self.request_seconds.labels(route),

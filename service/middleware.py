@@ -15,7 +15,7 @@ from service.metrics import Metrics
 
 # Route labels are a closed set, so that a client cannot grow the metrics without bound.
 ROUTES = frozenset({"/graphql", "/v1/keys/verify", "/healthz", "/readyz", "/metrics"})
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 def route_label(path: str) -> str:
@@ -86,7 +86,7 @@ class RequestObserver:
         for name, value in scope["headers"]:
             if name == b"x-request-id":
                 candidate: str = value.decode("latin-1")
-                if _REQUEST_ID.match(candidate):
+                if _REQUEST_ID.fullmatch(candidate):
                     return candidate
         return self.new_id()
 
@@ -119,8 +119,8 @@ class BodySizeLimit:
     """Refuses request bodies over `max_bytes` with 413 before anything parses them.
 
     A declared Content-Length is checked and the request passes through untouched: the HTTP
-    server delivers exactly that many bytes, never more. A body without one (chunked) is read
-    here, up to the limit, and replayed to the application, so both are held to the same limit.
+    server delivers exactly that many bytes, never more. A chunked body is read here, up to the
+    limit, and replayed to the application, so both are held to the same limit.
     """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
@@ -136,8 +136,11 @@ class BodySizeLimit:
             if not (declared.isascii() and declared.isdigit()) or int(declared) > self.max_bytes:
                 await _too_large(send, self.max_bytes)
                 return
-            await self.app(scope, receive, send)
-            return
+            # With both headers, HTTP/1.1 says the chunked framing wins (h11 follows it): the
+            # declared length is then no bound, and the body is counted below.
+            if _header(scope, b"transfer-encoding") is None:
+                await self.app(scope, receive, send)
+                return
         chunks: list[bytes] = []
         size = 0
         while True:

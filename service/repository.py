@@ -227,8 +227,8 @@ def _aware(value: datetime | str | None) -> datetime | None:
     return datetime.fromisoformat(value)
 
 
-KEY_CHANGES_CHANNEL = "apikeys_key_changes"
-KEY_USES_CHANNEL = "apikeys_key_uses"
+KEY_CHANGES_CHANNEL = "apikeys_key_changes"  # payload `<token>:<key id>`, acknowledged
+KEY_LISTS_CHANNEL = "apikeys_key_lists"  # payload: a JSON array of owner ids; no acknowledgement
 # PostgreSQL refuses NOTIFY payloads of 8000 bytes or more: owners are announced in batches.
 _USES_PAYLOAD_BYTES = 7000
 
@@ -314,7 +314,7 @@ class KeyRepository:
             if self._announce and owners:
                 for payload in _batches(sorted(owners)):
                     await conn.execute_query(
-                        "SELECT pg_notify($1, $2)", [KEY_USES_CHANNEL, payload]
+                        "SELECT pg_notify($1, $2)", [KEY_LISTS_CHANNEL, payload]
                     )
         if self._observer is not None and owners:
             self._observer.used(owners)
@@ -368,9 +368,15 @@ class LockedOwner:
             self._observer.expect(self._token)
         self.changed.add(key_id)
         if self._announce:
+            # The owner's list first: a transaction's notifications arrive in order, so every
+            # process forgets the list before it acknowledges the key's change.
+            if len(self.changed) == 1:
+                await self._conn.execute_query(
+                    "SELECT pg_notify($1, $2)",
+                    [KEY_LISTS_CHANNEL, orjson.dumps([self.owner_id]).decode()],
+                )
             await self._conn.execute_query(
-                "SELECT pg_notify($1, $2)",
-                [KEY_CHANGES_CHANNEL, f"{self._token}:{key_id}:{self.owner_id}"],
+                "SELECT pg_notify($1, $2)", [KEY_CHANGES_CHANNEL, f"{self._token}:{key_id}"]
             )
 
     def _keys(self) -> Any:

@@ -35,6 +35,8 @@ from service.verification import KeyVerifier
 
 MAX_BODY_BYTES = 4096
 _ADDRESS_MEMORY = 10_000
+# An IPv6 address with a zone is at most this long: anything longer is not an address.
+_ADDRESS_MAX_LENGTH = 64
 
 logger = logging.getLogger("apikeys.verify")
 
@@ -52,6 +54,7 @@ class VerifyEndpoint:
         self._limits = limits
         self._outcomes = outcomes
         self._counted: dict[str, Any] = {}  # result -> its bound counter
+        self._addresses: dict[str, str | None] = {}  # clientAddress -> canonical form
 
     def _count(self, result: str) -> None:
         if self._outcomes is None:
@@ -63,6 +66,24 @@ class VerifyEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send_answer(send, await self._answer(scope, receive))
+
+    def _client_address(self, value: object) -> str | None:
+        """The canonical form of a client address, None when it is not one. A gateway sends
+        the same few addresses again and again: each is parsed once, then remembered (in a
+        bounded table, forgotten wholesale when full)."""
+        if not isinstance(value, str) or len(value) > _ADDRESS_MAX_LENGTH:
+            return None
+        addresses = self._addresses
+        if value in addresses:
+            return addresses[value]
+        try:
+            canonical: str | None = str(ipaddress.ip_address(value))
+        except ValueError:
+            canonical = None
+        if len(addresses) >= _ADDRESS_MEMORY:
+            addresses.clear()
+        addresses[value] = canonical
+        return canonical
 
     async def _answer(self, scope: Scope, receive: Receive) -> Answer:
         client_info = scope.get("client")
@@ -88,7 +109,7 @@ class VerifyEndpoint:
         key = body.get("key")
         if not isinstance(key, str):
             return error(400, "BAD_REQUEST", 'The body must be {"key": "<api key>"}.')
-        client = _client_address(body.get("clientAddress")) or peer
+        client = self._client_address(body.get("clientAddress")) or peer
         if (wait := await self._limits.check(client)) is not None:
             self._count("RATE_LIMITED")
             return too_many_failures(wait)
@@ -139,24 +160,3 @@ async def _json_body(declared: bytes | None, receive: Receive) -> dict[str, Any]
     if not isinstance(body, dict):
         return error(400, "BAD_REQUEST", 'The body must be {"key": "<api key>"}.')
     return body
-
-
-_addresses: dict[str, str | None] = {}
-
-
-def _client_address(value: object) -> str | None:
-    """The canonical form of a client address, None when it is not one. A gateway sends the
-    same few addresses again and again: each is parsed once, then remembered (in a bounded
-    table, forgotten wholesale when full)."""
-    if not isinstance(value, str):
-        return None
-    if value in _addresses:
-        return _addresses[value]
-    try:
-        canonical: str | None = str(ipaddress.ip_address(value))
-    except ValueError:
-        canonical = None
-    if len(_addresses) >= _ADDRESS_MEMORY:
-        _addresses.clear()
-    _addresses[value] = canonical
-    return canonical

@@ -25,13 +25,13 @@ bytes.
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from graphql import (
-    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -75,7 +75,6 @@ Serializer = Callable[[Any], Any]
 class ObjectPlan:
     """One object's response: its keys in order, each with how its value is produced."""
 
-    type_name: str
     fields: tuple[tuple[str, Callable[[Any], Any]], ...]
 
     def render(self, source: Any) -> dict[str, Any]:
@@ -96,7 +95,6 @@ class QueryPlan:
 
 @dataclass
 class _Document:
-    document: DocumentNode
     operation: OperationDefinitionNode
     fragments: dict[str, FragmentDefinitionNode]
     label: str
@@ -108,7 +106,7 @@ class PreparedQueries:
         self._schema: GraphQLSchema = schema._schema
         self._rules = (*specified_rules, *schema.extra_rules)
         self._metrics = metrics
-        self._documents: dict[tuple[str, str | None], _Document | None] = {}
+        self._documents: OrderedDict[tuple[str, str | None], _Document | None] = OrderedDict()
         query_type = self._schema.query_type
         assert query_type is not None
         self._query_type = query_type
@@ -120,11 +118,14 @@ class PreparedQueries:
         key = (query, operation_name)
         if key in self._documents:
             prepared = self._documents[key]
+            self._documents.move_to_end(key)
         else:
             prepared = self._prepare(query, operation_name)
-            if len(self._documents) >= _MAX_DOCUMENTS:
-                self._documents.clear()
+            # Least recently used out: a stream of one-off documents (mutations with literal
+            # arguments) never pushes out the page's own.
             self._documents[key] = prepared
+            if len(self._documents) > _MAX_DOCUMENTS:
+                self._documents.popitem(last=False)
         if prepared is None:
             return None
         try:
@@ -181,7 +182,7 @@ class PreparedQueries:
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
         label = operation_label(chosen[0].operation.value, document)
-        return _Document(document, chosen[0], fragments, label, {})
+        return _Document(chosen[0], fragments, label, {})
 
     def _variables(
         self, prepared: _Document, raw: Mapping[str, Any] | None
@@ -242,7 +243,7 @@ class PreparedQueries:
             else:
                 raise Unprepared
             fields.append((response_key, _field(attribute, serialize, non_null)))
-        return ObjectPlan(object_type.name, tuple(fields))
+        return ObjectPlan(tuple(fields))
 
 
 def _constant(value: str) -> Callable[[Any], str]:

@@ -20,7 +20,7 @@ from strawberry.asgi import GraphQL
 
 from service.answers import Answer, error, send_answer, too_many_failures, with_retry_after
 from service.api.context import Context
-from service.api.prepared import PreparedQueries
+from service.api.prepared import PreparedQueries, Unprepared
 from service.api.schema import Schema
 from service.api.types import ApiKey
 from service.auth import Authenticator, key_principal, presented_key
@@ -107,8 +107,13 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def _prepared_answer(self, request: Request) -> bytes | None:
         """The answer of a prepared plan, or None for the general executor."""
+        if request.state.principal is None:
+            return None  # strawberry words the refusal
         headers = request.headers
-        if "application/json" not in headers.get("content-type", ""):
+        # Strawberry takes any media type containing application/json; this path takes only
+        # plain application/json (with parameters), which strawberry takes too.
+        media_type = headers.get("content-type", "").partition(";")[0]
+        if media_type.strip().lower() != "application/json":
             return None
         accept = headers.get("accept", "")
         if "multipart" in accept or "text/event-stream" in accept:
@@ -132,8 +137,6 @@ class GraphQLView(GraphQL[Context, None]):
         if found is None:
             return None
         context = await self.get_context(request, Response())
-        if context.principal is None:
-            return None  # strawberry words the refusal
         plan, label = found
 
         async def load_keys() -> Sequence[ApiKey]:
@@ -142,10 +145,13 @@ class GraphQLView(GraphQL[Context, None]):
 
         try:
             body = await self.prepared.answer(plan, label, load_keys)
-        except Exception:
-            # `Unprepared` (say, a null where the schema promises a value), or a failure (an
-            # unreachable database): the general executor runs the request again and answers
-            # it as it answers every failure.
+        except Unprepared:  # say, a null where the schema promises a value
+            return None
+        except Exception as exc:
+            # The general executor runs the request again and answers it as it answers every
+            # failure (an unreachable database: UNAVAILABLE). Anything else is a fault here.
+            if not is_unavailable(exc):
+                logger.warning("A prepared plan failed; the general executor answers", exc_info=exc)
             return None
         request.state.graphql_operation = label
         return body

@@ -154,3 +154,38 @@ async def test_a_crash_is_masked(app: Starlette, api: Api, settings: Settings) -
     assert (await api.data("{ apiKeys { maskedKey } }"))["apiKeys"][0][
         "maskedKey"
     ] == "blk_****AAAA"
+
+
+async def test_a_chunked_body_is_counted_even_behind_a_small_content_length(app: Starlette) -> None:
+    """HTTP/1.1 lets chunked framing override Content-Length (h11 follows it): the declared
+    length is then no bound, and the body is held to the limit as it arrives."""
+    chunks = [b"{" + b" " * 40_000, b" " * 40_000 + b"}"]
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        body = chunks.pop(0) if chunks else b""
+        return {"type": "http.request", "body": body, "more_body": bool(chunks)}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/graphql",
+        "raw_path": b"/graphql",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", b"10"),
+            (b"transfer-encoding", b"chunked"),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+    await app(scope, receive, send)
+    assert sent[0]["status"] == 413

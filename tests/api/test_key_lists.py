@@ -9,6 +9,7 @@ same way, without the wait: the other process shows it within moments.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import pytest
 from starlette.applications import Starlette
 
 from service.keycache import LISTENER_NAME
+from service.repository import KEY_CHANGES_CHANNEL, KEY_LISTS_CHANNEL
 from tests.api.documents import CREATE, DELETE, UPDATE
 from tests.api.test_verify import POSTGRES_ONLY, rotate, verify, wait_for_cache
 from tests.conftest import Api, Database, StatementLog
@@ -108,3 +110,32 @@ async def test_every_change_shows_at_once_in_the_other_process(
         await asyncio.sleep(0.02)
     else:
         raise AssertionError("the other process never showed the flushed last use")
+
+
+@POSTGRES_ONLY
+async def test_a_change_is_announced_in_the_format_every_process_reads(
+    app: Starlette, api: Api, database: Database
+) -> None:
+    """`<token>:<key id>` on the change channel (as processes of earlier releases read it), the
+    owner's list on a channel of its own, before it."""
+    await wait_for_cache(app)
+    await api.data(LIST)  # the default key exists before anything is heard
+    heard: list[tuple[str, str]] = []
+    connection = await asyncpg.connect(database.url)
+    try:
+        for channel in (KEY_CHANGES_CHANNEL, KEY_LISTS_CHANNEL):
+            await connection.add_listener(
+                channel, lambda _c, _p, channel, payload: heard.append((channel, payload))
+            )
+        created = (await api.data(CREATE, name="announced"))["createApiKey"]
+        await api.data(DELETE, id=created["id"])
+        for _ in range(50):
+            if len(heard) >= 4:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        await connection.close()
+    change = re.compile(r"[0-9a-f]{32}:" + re.escape(created["id"]))
+    for n in (0, 2):  # the creation's pair, then the deletion's
+        assert heard[n] == (KEY_LISTS_CHANNEL, '["alice"]'), heard
+        assert heard[n + 1][0] == KEY_CHANGES_CHANNEL and change.fullmatch(heard[n + 1][1])

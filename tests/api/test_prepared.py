@@ -89,7 +89,7 @@ class Twice:
 class Keys:
     session: dict[str, str]  # alice's session token
     api_key: dict[str, str]  # alice's second key, for API-key (read-only) authentication
-    stranger: dict[str, str]  # a user with no keys yet: plans never create the default key
+    stranger: dict[str, str]  # a user with no keys yet: the first list creates the default key
 
 
 @pytest.fixture
@@ -213,6 +213,8 @@ async def test_refusals_are_the_general_executors(twice: Twice, keys: Keys) -> N
         ({"query": DROPDOWN}, {"Authorization": "Bearer not-a-token"}),
         ({"query": DROPDOWN}, {"X-API-Key": "blk_" + "0" * 38}),
         ({"query": DROPDOWN, "variables": [1]}, keys.session),
+        ({"query": DROPDOWN}, {**keys.session, "Content-Type": "text/plain; x=application/json"}),
+        ({"query": DROPDOWN}, {**keys.session, "Content-Type": "application/jsonx"}),
         ({"query": DROPDOWN, "operationName": 3}, keys.session),
         ({"query": DROPDOWN, "extensions": "x"}, keys.session),
         ({"query": 42}, keys.session),
