@@ -97,6 +97,7 @@ def create_app(
                     app, config=tortoise_config(settings.database_url), _enable_global_fallback=True
                 )
             )
+            await stack.enter_async_context(metrics.running())
             await stack.enter_async_context(tracker.running())
             if listener is not None:
                 await stack.enter_async_context(listener.running())

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
+import shutil
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from service.settings import ConfigError, Settings, generate_secret
@@ -91,9 +95,6 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _make_migrations(name: str, *, check: bool) -> int:
-    import shutil
-    import tempfile
-
     from service.db import MIGRATIONS_ROOT, make_migrations
 
     if not check:
@@ -133,17 +134,37 @@ def _serve(settings: Settings, host: str, port: int, workers: int, user: str) ->
         # The fragment never reaches the server: the page reads the token in the browser.
         token = Authenticator(settings.jwt).issue(user, ttl_seconds=12 * 3600)
         print(f"apikeys: open {base}/#token={token} to manage {user}'s API keys", flush=True)
-    uvicorn.run(
-        "service.app:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        # Each request is logged once, as JSON, by the service itself (with its request id).
-        access_log=False,
-        log_config=logging_config(),
-        timeout_graceful_shutdown=10,
-    )
+    with _shared_metrics(workers):
+        uvicorn.run(
+            "service.app:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            # Each request is logged once, as JSON, by the service itself (with its request id).
+            access_log=False,
+            log_config=logging_config(),
+            timeout_graceful_shutdown=10,
+        )
+
+
+@contextlib.contextmanager
+def _shared_metrics(workers: int) -> Iterator[None]:
+    """With several workers, a directory where they all keep their metrics, so that /metrics
+    reports the sum whichever worker answers it: created empty now (before the workers start
+    and read the variable), removed when the server stops."""
+    if workers <= 1:
+        yield
+        return
+    from service.metrics import MULTIPROCESS_DIR
+
+    directory = tempfile.mkdtemp(prefix="apikeys-metrics-")
+    os.environ[MULTIPROCESS_DIR] = directory
+    try:
+        yield
+    finally:
+        os.environ.pop(MULTIPROCESS_DIR, None)
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 if __name__ == "__main__":

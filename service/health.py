@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -14,6 +15,7 @@ from service.metrics import Metrics
 from service.models import ApiKey
 
 logger = logging.getLogger("apikeys.health")
+KEY_COUNT_SECONDS = 60.0
 _LIVE = b'{"status":"ok"}'
 _LIVE_HEADERS = [
     (b"content-length", str(len(_LIVE)).encode()),
@@ -39,6 +41,7 @@ class Health:
         self._metrics = metrics
         self._expected = migration_files(engine)
         self.live = Liveness()
+        self._counted_at: float | None = None
 
     async def ready(self, request: Request) -> Response:
         """Ready for traffic: the database answers and every migration has been applied."""
@@ -58,10 +61,14 @@ class Health:
         return JSONResponse({"status": "ok"})
 
     async def metrics(self, request: Request) -> Response:
-        try:
-            self._metrics.keys_stored.set(await ApiKey.all().count())
-        except Exception:
-            logger.warning("Could not count stored keys for /metrics", exc_info=True)
+        # Counting is a scan of the keys table: at most once a minute, not on every scrape.
+        now = time.monotonic()
+        if self._counted_at is None or now - self._counted_at >= KEY_COUNT_SECONDS:
+            try:
+                self._metrics.keys_stored.set(await ApiKey.all().count())
+                self._counted_at = now
+            except Exception:
+                logger.warning("Could not count stored keys for /metrics", exc_info=True)
         return Response(
             self._metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
         )

@@ -1,19 +1,43 @@
-"""Prometheus metrics, one registry per application (so tests and workers never share one).
+"""Prometheus metrics, one registry per application (so tests never share one).
 
-With several worker processes each keeps its own figures; scrape each worker, or run one worker
-per container, as is usual with prometheus-client.
+With several worker processes (`apikeys serve --workers N`, N > 1), `apikeys serve` points
+prometheus-client's multiprocess mode at a directory of its own (`PROMETHEUS_MULTIPROC_DIR`,
+created empty at start, removed at stop): every worker writes its figures there, and `/metrics`,
+whichever worker answers it, reports the sum over all of them. Gauges say how they combine
+across workers (`multiprocess_mode`), and since a worker cannot compute another's gauge at scrape
+time, each worker sets its own every second. One worker keeps plain in-memory figures.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator, Callable
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 
+from service.background import background
 from service.tracker import UsageTracker
 
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+_GAUGE_SECONDS = 1.0
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+def multiprocess_mode() -> bool:
+    """Whether this process is one of several workers sharing their metrics (the variable is
+    read by prometheus-client when it is first imported, so it is set before the workers
+    start)."""
+    return bool(os.environ.get(MULTIPROCESS_DIR))
 
 
 class Metrics:
@@ -61,33 +85,78 @@ class Metrics:
             registry=registry,
         )
         self.keys_stored = Gauge(
-            "apikeys_keys_stored", "API keys stored, counted at scrape time.", registry=registry
+            "apikeys_keys_stored",
+            "API keys stored, counted at most once a minute.",
+            registry=registry,
+            multiprocess_mode="mostrecent",
         )
-        # Read from the tracker at scrape time, so the request path never touches them.
-        tracker_gauges: list[tuple[str, str, Callable[[], float]]] = [
+        self._multiprocess = multiprocess_mode()
+        self._tracker = tracker
+        # Read from the tracker at scrape time (several workers: set every second), so the
+        # request path never touches them.
+        self._tracker_gauges: list[tuple[Gauge, Callable[[], float]]] = [
             (
-                "apikeys_tracker_buffered_keys",
-                "Keys whose last use waits in the tracker's buffer.",
+                Gauge(
+                    "apikeys_tracker_buffered_keys",
+                    "Keys whose last use waits in the tracker's buffer.",
+                    registry=registry,
+                    multiprocess_mode="livesum",
+                ),
                 lambda: tracker.buffered,
             ),
             (
-                "apikeys_tracker_flushes",
-                "Successful tracker flushes since start.",
+                Gauge(
+                    "apikeys_tracker_flushes",
+                    "Successful tracker flushes since start.",
+                    registry=registry,
+                    multiprocess_mode="livesum",
+                ),
                 lambda: tracker.flushes,
             ),
             (
-                "apikeys_tracker_flush_failures",
-                "Failed tracker flushes since start (each is retried).",
+                Gauge(
+                    "apikeys_tracker_flush_failures",
+                    "Failed tracker flushes since start (each is retried).",
+                    registry=registry,
+                    multiprocess_mode="livesum",
+                ),
                 lambda: tracker.failed_flushes,
             ),
             (
-                "apikeys_tracker_flush_lag_seconds",
-                "Seconds since the tracker last flushed successfully (or since start).",
+                Gauge(
+                    "apikeys_tracker_flush_lag_seconds",
+                    "Seconds since the tracker last flushed successfully (or since start).",
+                    registry=registry,
+                    multiprocess_mode="livemax",
+                ),
                 tracker.seconds_since_flush,
             ),
         ]
-        for name, description, read in tracker_gauges:
-            Gauge(name, description, registry=registry).set_function(read)
+        if not self._multiprocess:
+            for gauge, read in self._tracker_gauges:
+                gauge.set_function(read)
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """For the application's lifetime: with several workers, this worker's gauges are set
+        every second, and marked dead (its live gauges dropped) when it stops."""
+        if not self._multiprocess:
+            yield
+            return
+        try:
+            async with background(self._set_gauges_every_second, "apikeys-metrics"):
+                yield
+        finally:
+            multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+
+    async def _set_gauges_every_second(self) -> None:
+        while True:
+            self.set_gauges()
+            await asyncio.sleep(_GAUGE_SECONDS)
+
+    def set_gauges(self) -> None:
+        for gauge, read in self._tracker_gauges:
+            gauge.set(read())
 
     def request_done(self, route: str, method: str, status: int, seconds: float) -> None:
         """Counts and times one HTTP request. The labelled children are looked up once per
@@ -118,4 +187,9 @@ class Metrics:
         histogram.observe(seconds)
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        if not self._multiprocess:
+            return generate_latest(self.registry)
+        self.set_gauges()  # this worker's, fresh; the others' are at most a second old
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry)
