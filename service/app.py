@@ -41,9 +41,7 @@ MAX_BODY_BYTES = 64 * 1024
 def create_app(
     settings: Settings, *, clock: Clock = utcnow, request_log: RequestLog | None = None
 ) -> Starlette:
-    vault = KeyVault(
-        KeyFormat(settings.key_prefix), settings.pepper.reveal(), settings.encryption_key.reveal()
-    )
+    vault = key_vault(settings)
     engine = engine_of(settings.database_url)
     # Verified keys and key lists are cached only where every process hears of every change
     # (PostgreSQL).
@@ -138,6 +136,16 @@ def create_app(
     app.state.key_lists = lists
     app.state.request_log = log
     return app
+
+
+def key_vault(settings: Settings) -> KeyVault:
+    return KeyVault(
+        KeyFormat(settings.key_prefix),
+        settings.pepper.reveal(),
+        settings.encryption_key.reveal(),
+        previous_peppers=[p.reveal() for p in settings.previous_peppers],
+        previous_encryption_keys=[k.reveal() for k in settings.previous_encryption_keys],
+    )
 
 
 def _failure_limits(settings: Settings, metrics: Metrics) -> FailureLimits:

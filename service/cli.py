@@ -1,5 +1,5 @@
 """The `apikeys` command: serve, migrate, token, service-token, export-schema, makemigrations,
-generate-secret."""
+rotate-secrets, generate-secret."""
 
 from __future__ import annotations
 
@@ -47,6 +47,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="write nothing; exit 1 when the models have changes no migration records",
     )
 
+    rotate = commands.add_parser(
+        "rotate-secrets",
+        help="rewrite every stored secret under the current pepper and encryption key",
+    )
+    rotate.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 while any stored secret still needs a previous value",
+    )
+    rotate.add_argument("--batch-size", type=int, default=500, help="rows per transaction")
+
     commands.add_parser("generate-secret", help="print a value for a secret setting")
     commands.add_parser(
         "service-token", help="print the token the gateway sends to /v1/keys/verify"
@@ -87,6 +98,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "migrate":
         _migrate(settings)
         return 0
+    if args.command == "rotate-secrets":
+        return _rotate_secrets(settings, check=args.check, batch_size=args.batch_size)
     if args.command == "serve":
         _migrate(settings)
         _serve(settings, args.host, args.port, args.workers, args.user)
@@ -112,6 +125,72 @@ def _make_migrations(name: str, *, check: bool) -> int:
         return 1
     print("migrations match the models")
     return 0
+
+
+def _rotate_secrets(settings: Settings, *, check: bool, batch_size: int) -> int:
+    if not settings.explicit_secrets:
+        print(
+            "apikeys: rotate-secrets needs the current APIKEYS_PEPPER and"
+            " APIKEYS_ENCRYPTION_KEY set explicitly (not generated for development).",
+            file=sys.stderr,
+        )
+        return 2
+    if batch_size < 1:
+        print("apikeys: --batch-size must be at least 1.", file=sys.stderr)
+        return 2
+    return asyncio.run(_rotate(settings, check=check, batch_size=batch_size))
+
+
+async def _rotate(settings: Settings, *, check: bool, batch_size: int) -> int:
+    from tortoise import Tortoise
+
+    from service.app import key_vault
+    from service.db import engine_of, tortoise_config
+    from service.repository import KeyRepository
+    from service.secret_rotation import RotationCount, SecretRotation
+
+    await Tortoise.init(config=tortoise_config(settings.database_url))
+    try:
+        rotation = SecretRotation(
+            KeyRepository(engine_of(settings.database_url)),
+            key_vault(settings),
+            batch_size=batch_size,
+        )
+        if check:
+            count = await rotation.check()
+            print(
+                f"apikeys: {count.checked:,} stored secrets checked;"
+                f" {count.still_dependent:,} still need a previous pepper or encryption key"
+                + (
+                    f" ({count.unrewritable:,} retired ones that cannot be rewritten, ending"
+                    " with their grace periods)"
+                    if count.unrewritable
+                    else ""
+                )
+            )
+            return 1 if count.still_dependent else 0
+
+        def progress(count: RotationCount) -> None:
+            print(
+                f"apikeys: {count.checked:,} checked, {count.rewritten:,} rewritten",
+                flush=True,
+            )
+
+        count = await rotation.rotate(progress)
+        print(
+            f"apikeys: done: {count.rewritten:,} stored secrets rewritten under the current"
+            f" pepper and encryption key, {count.current:,} already were"
+            + (f"; {count.raced:,} changed under the rotation, run it again" if count.raced else "")
+            + (
+                f"; {count.unrewritable:,} retired secrets cannot be rewritten (they end with"
+                " their grace periods)"
+                if count.unrewritable
+                else ""
+            )
+        )
+        return 0
+    finally:
+        await Tortoise.close_connections()
 
 
 def _migrate(settings: Settings) -> None:

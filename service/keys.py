@@ -146,7 +146,7 @@ class KeyService:
                 raise NotDefaultKey()
             now = self._clock()
             until = now + timedelta(seconds=expire_old_after_seconds)
-            await owner.retire_secret(target.id, target.key_hash, until=until, now=now)
+            await owner.retire_secret(target, until=until, now=now)
             issued = self._vault.issue(owner_id=actor.owner_id, key_id=target.id)
             rotated = await owner.update(
                 target.id,

@@ -51,6 +51,9 @@ class RetiredSecret(Model):
     period a rotation asked for, zero to seven days), and answers EXPIRED after that."""
 
     key_hash = fields.CharField(primary_key=True, max_length=64)
+    # The secret encrypted like the key's own, so that a rotation of the pepper can re-hash it.
+    # Null for secrets retired before it was kept.
+    key_ciphertext = fields.BinaryField(null=True)
     api_key: fields.ForeignKeyRelation[ApiKey] = fields.ForeignKeyField(
         "models.ApiKey", related_name="retired_secrets", on_delete=fields.CASCADE
     )

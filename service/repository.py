@@ -20,6 +20,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from service.audit import Actor, Event, EventKind, RevealedIn
+from service.clock import utcnow
 from service.db import Engine
 from service.errors import NameTaken
 from service.models import ApiKey, ApiKeyEvent, Owner, RetiredSecret
@@ -57,6 +58,18 @@ class SecretMatch:
     key_id: str
     owner_id: str
     name: str
+    retired_until: datetime | None
+
+
+@dataclass(frozen=True)
+class StoredSecret:
+    """A secret as stored, for a rotation of the service's own secrets: a key's current one
+    (`retired_until` None) or one it had before a rotation of the key."""
+
+    key_id: str
+    owner_id: str
+    key_hash: str
+    ciphertext: bytes | None  # None: retired before retired secrets kept theirs
     retired_until: datetime | None
 
 
@@ -149,19 +162,23 @@ def new_key_id() -> str:
 
 
 # The verification lookup, the hottest query of all: one round trip, written out rather than
-# built by the ORM on every call. A secret is either a key's current one or a retired one.
+# built by the ORM on every call. A secret is either a key's current one or a retired one, its
+# hash under the current pepper or (during a rotation of the pepper) a previous one.
 _FIND_BY_SECRET_HASH = """
 SELECT k."id", k."owner_id", k."name", {no_time} AS "retired_until"
-  FROM "api_keys" k WHERE k."key_hash" = {p}
+  FROM "api_keys" k WHERE k."key_hash" IN ({hashes})
 UNION ALL
 SELECT k."id", k."owner_id", k."name", r."expires_at"
-  FROM "retired_secrets" r JOIN "api_keys" k ON k."id" = r."api_key_id" WHERE r."key_hash" = {p}
+  FROM "retired_secrets" r JOIN "api_keys" k ON k."id" = r."api_key_id"
+ WHERE r."key_hash" IN ({hashes})
 LIMIT 1
 """
-_DIALECT_SQL = {
-    "postgres": _FIND_BY_SECRET_HASH.format(no_time="NULL::timestamptz", p="$1").strip(),
-    "sqlite": _FIND_BY_SECRET_HASH.format(no_time="NULL", p="?1").strip(),
-}
+
+
+def _find_by_secret_hash_sql(engine: Engine, count: int) -> str:
+    marks = [f"${n}" if engine == "postgres" else f"?{n}" for n in range(1, count + 1)]
+    no_time = "NULL::timestamptz" if engine == "postgres" else "NULL"
+    return _FIND_BY_SECRET_HASH.format(no_time=no_time, hashes=", ".join(marks)).strip()
 
 
 _LIST_KEYS = (
@@ -254,9 +271,13 @@ class KeyChangeObserver(Protocol):
 class KeyRepository:
     def __init__(self, engine: Engine, observer: KeyChangeObserver | None = None) -> None:
         self._engine = engine
-        self._find_by_secret_hash = _DIALECT_SQL[engine]
+        self._find_by_secret_hash: dict[int, str] = {}  # number of hashes -> its SQL
         self._list_keys = _LIST_KEYS.format(p="$1" if engine == "postgres" else "?")
         self._record_last_used = _RECORD_LAST_USED[engine]
+        self._rewrite_retired = (
+            'UPDATE "retired_secrets" SET "key_hash" = {0}1, "key_ciphertext" = {0}2'
+            ' WHERE "key_hash" = {0}3'.format("$" if engine == "postgres" else "?")
+        )
         self._observer = observer
         self._announce = engine == "postgres" and observer is not None
 
@@ -273,17 +294,74 @@ class KeyRepository:
         row = await ApiKey.get_or_none(owner_id=owner_id, id=pk)
         return _stored(row) if row else None
 
-    async def find_by_secret_hash(self, key_hash: str) -> SecretMatch | None:
-        """The key whose current or retired secret has this lookup hash."""
-        _, rows = await connections.get(self._engine).execute_query(
-            self._find_by_secret_hash, [key_hash]
-        )
+    async def find_by_secret_hash(self, key_hashes: Sequence[str]) -> SecretMatch | None:
+        """The key whose current or retired secret has one of these lookup hashes (a secret's
+        hash under each pepper the service knows)."""
+        sql = self._find_by_secret_hash.get(len(key_hashes))
+        if sql is None:
+            sql = self._find_by_secret_hash[len(key_hashes)] = _find_by_secret_hash_sql(
+                self._engine, len(key_hashes)
+            )
+        _, rows = await connections.get(self._engine).execute_query(sql, list(key_hashes))
         if not rows:
             return None
         row = rows[0]
         return SecretMatch(
             str(row["id"]), row["owner_id"], row["name"], _aware(row["retired_until"])
         )
+
+    async def stored_secrets(
+        self, after_id: str | None, limit: int
+    ) -> tuple[list[StoredSecret], str | None]:
+        """The secrets of `limit` keys after `after_id` in key id order: each key's current one
+        and its retired ones. Returns them and the last key id (None when there are no more)."""
+        query = ApiKey.all()
+        if after_id is not None:
+            query = query.filter(id__gt=after_id)
+        keys = await query.order_by("id").limit(limit)
+        if not keys:
+            return [], None
+        owners = {str(k.id): k.owner_id for k in keys}
+        secrets = [
+            StoredSecret(str(k.id), k.owner_id, k.key_hash, bytes(k.key_ciphertext), None)
+            for k in keys
+        ]
+        for retired in await RetiredSecret.filter(api_key_id__in=list(owners)):
+            key_id = str(retired.api_key_id)
+            ciphertext = retired.key_ciphertext
+            secrets.append(
+                StoredSecret(
+                    key_id,
+                    owners[key_id],
+                    retired.key_hash,
+                    bytes(ciphertext) if ciphertext is not None else None,
+                    retired.expires_at,
+                )
+            )
+        return secrets, str(keys[-1].id)
+
+    async def rewrite_secrets(
+        self, rewrites: Sequence[tuple[StoredSecret, str, bytes]]
+    ) -> list[StoredSecret]:
+        """Store each secret's new (hash, ciphertext), in one transaction, each only if it
+        still has the hash it was read with: a key rotated or deleted meanwhile is left as its
+        change left it (no lost update). Returns the secrets rewritten."""
+        done: list[StoredSecret] = []
+        async with in_transaction() as conn:
+            for stored, new_hash, ciphertext in rewrites:
+                if stored.retired_until is None:
+                    changed = (
+                        await ApiKey.filter(id=stored.key_id, key_hash=stored.key_hash)
+                        .using_db(conn)
+                        .update(key_hash=new_hash, key_ciphertext=ciphertext)
+                    )
+                else:  # its hash is its primary key, which the ORM will not change
+                    changed, _ = await conn.execute_query(
+                        self._rewrite_retired, [new_hash, ciphertext, stored.key_hash]
+                    )
+                if changed:
+                    done.append(stored)
+        return done
 
     async def record_reveal(
         self, actor: Actor, key: StoredKey, revealed_in: RevealedIn, at: datetime
@@ -422,18 +500,26 @@ class LockedOwner:
         await self._changing(str(pk))
         for field, value in changes.items():
             setattr(row, field, value)
+        row.updated_at = utcnow()
         try:
-            await row.save(using_db=self._conn)
+            # Only what changed: a whole-row write could put back a secret that a rotation of
+            # the service's own secrets rewrote meanwhile (it takes no owner lock).
+            await row.save(using_db=self._conn, update_fields=[*changes, "updated_at"])
         except IntegrityError:
             raise NameTaken() from None
         return _stored(row)
 
-    async def retire_secret(
-        self, key_id: str, key_hash: str, *, until: datetime, now: datetime
-    ) -> None:
-        """Keep a rotated-out secret verifying until `until`; forget ones long expired."""
+    async def retire_secret(self, key: StoredKey, *, until: datetime, now: datetime) -> None:
+        """Keep a key's rotated-out secret verifying until `until` (its ciphertext too, so
+        that a rotation of the service's own secrets can rewrite it); forget ones long
+        expired."""
+        key_id = key.id
         await RetiredSecret.create(
-            using_db=self._conn, key_hash=key_hash, api_key_id=key_id, expires_at=until
+            using_db=self._conn,
+            key_hash=key.key_hash,
+            key_ciphertext=key.key_ciphertext,
+            api_key_id=key_id,
+            expires_at=until,
         )
         await (
             RetiredSecret.filter(api_key_id=key_id, expires_at__lt=now - RETIRED_SECRET_MEMORY)

@@ -18,12 +18,14 @@ Storage never holds a key in plaintext:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
 import re
 import secrets
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -149,12 +151,32 @@ class IssuedKey:
 
 
 class KeyVault:
-    """Everything that turns a key into what is stored, and a stored key back into a key."""
+    """Everything that turns a key into what is stored, and a stored key back into a key.
 
-    def __init__(self, key_format: KeyFormat, pepper: bytes, encryption_key: bytes) -> None:
+    Besides the current pepper and encryption key it may hold previous ones, for a rotation of
+    those secrets: a key stored under any of them still verifies (`lookup_hashes`) and reveals,
+    while everything new is stored under the current ones, and `rewritten` says what a stored
+    secret becomes under them (see `service.secret_rotation`).
+    """
+
+    def __init__(
+        self,
+        key_format: KeyFormat,
+        pepper: bytes,
+        encryption_key: bytes,
+        *,
+        previous_peppers: Sequence[bytes] = (),
+        previous_encryption_keys: Sequence[bytes] = (),
+    ) -> None:
         self.format = key_format
         self._lookup_hash = LookupHash(pepper)
+        self._previous_hashes = tuple(LookupHash(p) for p in previous_peppers)
         self._cipher = KeyCipher(encryption_key)
+        self._previous_ciphers = tuple(KeyCipher(k) for k in previous_encryption_keys)
+
+    @property
+    def has_previous_secrets(self) -> bool:
+        return bool(self._previous_hashes or self._previous_ciphers)
 
     def issue(self, *, owner_id: str, key_id: str) -> IssuedKey:
         secret = self.format.generate()
@@ -166,7 +188,38 @@ class KeyVault:
         )
 
     def lookup_hash(self, key: str) -> str:
+        """The key's lookup hash under the current pepper: what new rows store."""
         return self._lookup_hash(key)
 
+    def lookup_hashes(self, key: str) -> tuple[str, ...]:
+        """Its lookup hash under the current pepper, then under each previous one."""
+        if not self._previous_hashes:
+            return (self._lookup_hash(key),)
+        return (self._lookup_hash(key), *(hashed(key) for hashed in self._previous_hashes))
+
     def reveal(self, ciphertext: bytes, *, owner_id: str, key_id: str) -> str:
-        return self._cipher.decrypt(ciphertext, owner_id=owner_id, key_id=key_id)
+        try:
+            return self._cipher.decrypt(ciphertext, owner_id=owner_id, key_id=key_id)
+        except DecryptionError:
+            for cipher in self._previous_ciphers:
+                with contextlib.suppress(DecryptionError):
+                    return cipher.decrypt(ciphertext, owner_id=owner_id, key_id=key_id)
+            raise
+
+    def rewritten(
+        self, key_hash: str, ciphertext: bytes, *, owner_id: str, key_id: str
+    ) -> tuple[str, bytes] | None:
+        """The (hash, ciphertext) a stored secret becomes under the current pepper and
+        encryption key, or None when it already is under both."""
+        try:
+            secret = self._cipher.decrypt(ciphertext, owner_id=owner_id, key_id=key_id)
+            current_cipher = True
+        except DecryptionError:
+            secret = self.reveal(ciphertext, owner_id=owner_id, key_id=key_id)
+            current_cipher = False
+        new_hash = self.lookup_hash(secret)
+        if current_cipher and hmac.compare_digest(new_hash, key_hash):
+            return None
+        if current_cipher:
+            return new_hash, ciphertext
+        return new_hash, self._cipher.encrypt(secret, owner_id=owner_id, key_id=key_id)

@@ -100,6 +100,12 @@ class Settings:
     verify_failures: FailureLimit = FailureLimit()
     redis_url: str | None = None  # failure limits shared across processes, when set
     redis_key_prefix: str = "apikeys"
+    # Secrets of a rotation's grace: stored keys under them still verify and reveal.
+    previous_peppers: tuple[Secret, ...] = ()
+    previous_encryption_keys: tuple[Secret, ...] = ()
+    # Whether the current pepper and encryption key were given, rather than generated for
+    # development: rewriting every stored secret under generated ones would be a mistake.
+    explicit_secrets: bool = True
 
     @property
     def production(self) -> bool:
@@ -118,6 +124,11 @@ class Settings:
         encryption_key = _secret_bytes(env_vars, "APIKEYS_ENCRYPTION_KEY", state)
         if pepper.reveal() == encryption_key.reveal():
             raise ConfigError("APIKEYS_PEPPER and APIKEYS_ENCRYPTION_KEY must be different keys.")
+        previous_peppers = _previous(env_vars, "APIKEYS_PREVIOUS_PEPPERS", pepper)
+        previous_keys = _previous(env_vars, "APIKEYS_PREVIOUS_ENCRYPTION_KEYS", encryption_key)
+        peppers = {p.reveal() for p in (pepper, *previous_peppers)}
+        if peppers & {k.reveal() for k in (encryption_key, *previous_keys)}:
+            raise ConfigError("A pepper and an encryption key must never be the same key.")
 
         public_key = env_vars.get("APIKEYS_JWT_PUBLIC_KEY") or None
         jwt_secret_raw = env_vars.get("APIKEYS_JWT_SECRET") or None
@@ -193,6 +204,11 @@ class Settings:
             ),
             redis_url=redis_url,
             redis_key_prefix=redis_key_prefix,
+            previous_peppers=previous_peppers,
+            previous_encryption_keys=previous_keys,
+            explicit_secrets=bool(
+                env_vars.get("APIKEYS_PEPPER") and env_vars.get("APIKEYS_ENCRYPTION_KEY")
+            ),
         )
 
 
@@ -202,9 +218,12 @@ def generate_secret() -> str:
 
 
 def _secret_bytes(environ: Mapping[str, str], name: str, state: _DevState) -> Secret:
-    raw = environ.get(name) or state.get(name)
+    return _decoded_secret(name, environ.get(name) or state.get(name))
+
+
+def _decoded_secret(name: str, raw: str) -> Secret:
     try:
-        value = base64.urlsafe_b64decode(raw.encode())
+        value = base64.urlsafe_b64decode(raw.strip().encode())
     except (binascii.Error, ValueError):
         value = b""
     if len(value) != 32:
@@ -213,6 +232,19 @@ def _secret_bytes(environ: Mapping[str, str], name: str, state: _DevState) -> Se
             " (generate one with `apikeys generate-secret`)."
         )
     return Secret(value)
+
+
+def _previous(environ: Mapping[str, str], name: str, current: Secret) -> tuple[Secret, ...]:
+    """Comma-separated values of the same form as the current one, none repeating it."""
+    values = tuple(
+        _decoded_secret(name, raw) for raw in environ.get(name, "").split(",") if raw.strip()
+    )
+    known = {current.reveal()}
+    for value in values:
+        if value.reveal() in known:
+            raise ConfigError(f"{name} repeats a value (or the current one).")
+        known.add(value.reveal())
+    return values
 
 
 def _origins(raw: str) -> tuple[str, ...]:

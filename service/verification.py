@@ -49,6 +49,7 @@ class KeyVerifier:
         self._tracker = tracker
         self._clock = clock
         self._cache = cache
+        self._previous = vault.has_previous_secrets
 
     @property
     def prefix(self) -> str:
@@ -64,7 +65,8 @@ class KeyVerifier:
         match = self._cache.get(key_hash) if self._cache else None
         if match is None:
             generation = self._cache.generation if self._cache else 0
-            match = await self._repo.find_by_secret_hash(key_hash)
+            hashes = self._vault.lookup_hashes(candidate) if self._previous else (key_hash,)
+            match = await self._repo.find_by_secret_hash(hashes)
             if match is not None and self._cache is not None:
                 self._cache.put(key_hash, match, generation)
         if match is None:

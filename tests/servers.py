@@ -26,13 +26,16 @@ def free_port() -> int:
 class Server:
     """One `apikeys serve` process. Its output goes to a file, read with `output()`."""
 
-    def __init__(self, database_url: str, workdir: Path, **env: str) -> None:
+    def __init__(self, database_url: str, workdir: Path, *, workers: int = 1, **env: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / f"server-{self.port}.log"
         self._log = self.log_path.open("w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "service.cli", "serve", "--port", str(self.port)],
+            [
+                *(sys.executable, "-m", "service.cli", "serve"),
+                *("--port", str(self.port), "--workers", str(workers)),
+            ],
             cwd=workdir,
             env={
                 "PATH": os.environ["PATH"],

@@ -1,0 +1,173 @@
+"""Rotating the service's own pepper and encryption key: keys stored under previous values keep
+working, `rotate-secrets` rewrites them all, and afterwards the previous values can go."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from tortoise import connections
+
+from service.app import key_vault
+from service.audit import Actor
+from service.db import engine_of
+from service.keys import KeyService
+from service.repository import KeyRepository
+from service.secret_rotation import SecretRotation
+from service.security import KeyVault
+from service.settings import Settings, generate_secret
+from service.tracker import UsageTracker
+from service.verification import KeyVerifier
+from tests.api.documents import CREATE, LIST
+from tests.api.test_verify import rotate
+from tests.conftest import TEST_ENCRYPTION_KEY, TEST_PEPPER, Api, Database, make_settings, run_cli
+
+NEW_PEPPER = generate_secret()
+NEW_ENCRYPTION_KEY = generate_secret()
+ROTATING = {  # the new values current, the old ones (the test suite's) previous
+    "APIKEYS_PEPPER": NEW_PEPPER,
+    "APIKEYS_ENCRYPTION_KEY": NEW_ENCRYPTION_KEY,
+    "APIKEYS_PREVIOUS_PEPPERS": TEST_PEPPER,
+    "APIKEYS_PREVIOUS_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEY,
+}
+ROTATED = {"APIKEYS_PEPPER": NEW_PEPPER, "APIKEYS_ENCRYPTION_KEY": NEW_ENCRYPTION_KEY}
+
+
+def vault_for(database: Database, **env: str) -> KeyVault:
+    return key_vault(make_settings(database, **env))
+
+
+def verifier(settings: Settings, vault: KeyVault) -> KeyVerifier:
+    repository = KeyRepository(engine_of(settings.database_url))
+    return KeyVerifier(
+        repository, vault, UsageTracker(repository, flush_seconds=5, max_buffered_keys=10_000)
+    )
+
+
+async def stored_keys(settings: Settings, owner: str = "alice") -> list[Any]:
+    return list(await KeyRepository(engine_of(settings.database_url)).list_keys(owner))
+
+
+async def issued(api: Api) -> list[str]:
+    for n in range(3):
+        await api.data(CREATE, name=f"key {n}")
+    return [k["key"] for k in (await api.data(LIST))["apiKeys"]]
+
+
+async def test_keys_under_previous_values_work_and_new_ones_use_the_current(
+    api: Api, settings: Settings, database: Database
+) -> None:
+    secrets = await issued(api)
+    rotating = vault_for(database, **ROTATING)
+    for secret in secrets:
+        assert (await verifier(settings, rotating).verify(secret)).valid
+    for stored in await stored_keys(settings):
+        assert rotating.reveal(stored.key_ciphertext, owner_id="alice", key_id=stored.id) in secrets
+    # Without the previous values, the keys stored under them are unknown.
+    assert not (await verifier(settings, vault_for(database, **ROTATED)).verify(secrets[0])).valid
+    # What is written anew is under the current values only.
+    service = KeyService(KeyRepository(engine_of(settings.database_url)), rotating, max_keys=5)
+    created = await service.create_key(Actor("alice"), "written anew", None)
+    secret = rotating.reveal(created.key_ciphertext, owner_id="alice", key_id=created.id)
+    rotated = vault_for(database, **ROTATED)
+    assert rotated.lookup_hash(secret) == created.key_hash
+    assert rotated.reveal(created.key_ciphertext, owner_id="alice", key_id=created.id) == secret
+
+
+async def test_rotation_rewrites_every_stored_secret_then_the_old_values_can_go(
+    api: Api, settings: Settings, database: Database
+) -> None:
+    secrets = await issued(api)
+    default = (await api.data(LIST))["apiKeys"][0]
+    graced = await rotate(api, default["id"], grace=3600)  # the old default keeps working
+    secrets = [s for s in secrets if s != default["key"]] + [graced["key"]]
+    rotation = SecretRotation(
+        KeyRepository(engine_of(settings.database_url)), vault_for(database, **ROTATING)
+    )
+    before = await rotation.check()
+    assert before.still_dependent == 5  # four keys and one retired secret
+    seen: list[int] = []
+    done = await rotation.rotate(lambda count: seen.append(count.checked))
+    assert (done.rewritten, done.raced, done.unrewritable) == (5, 0, 0)
+    assert seen and seen[-1] == 5
+    assert (await rotation.check()).still_dependent == 0
+    assert (await rotation.rotate()).rewritten == 0  # idempotent: nothing left to do
+
+    rotated = vault_for(database, **ROTATED)
+    for secret in [*secrets, default["key"]]:
+        assert (await verifier(settings, rotated).verify(secret)).valid, "previous values gone"
+    for stored in await stored_keys(settings):
+        assert rotated.reveal(stored.key_ciphertext, owner_id="alice", key_id=stored.id) in secrets
+
+
+async def test_a_secret_retired_without_its_ciphertext_is_counted_until_its_grace_ends(
+    api: Api, settings: Settings, database: Database
+) -> None:
+    default = (await api.data(LIST))["apiKeys"][0]
+    await rotate(api, default["id"], grace=3600)
+    await connections.get(engine_of(settings.database_url)).execute_script(
+        'UPDATE "retired_secrets" SET "key_ciphertext" = NULL'
+    )
+    rotation = SecretRotation(
+        KeyRepository(engine_of(settings.database_url)), vault_for(database, **ROTATING)
+    )
+    done = await rotation.rotate()
+    assert (done.rewritten, done.unrewritable) == (1, 1)
+    assert (await rotation.check()).still_dependent == 1
+    await connections.get(engine_of(settings.database_url)).execute_script(
+        """UPDATE "retired_secrets" SET "expires_at" = '2000-01-01 00:00:00+00:00'"""
+    )
+    assert (await rotation.check()).still_dependent == 0
+
+
+async def test_a_key_rotated_during_the_rotation_is_never_overwritten(
+    api: Api, settings: Settings, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await issued(api)
+    repository = KeyRepository(engine_of(settings.database_url))
+    default_id = (await stored_keys(settings))[0].id
+    # A process that still writes under the old values rotates the default key between the
+    # rotation's read and its write.
+    old_values = KeyService(repository, vault_for(database), max_keys=5)
+    write = KeyRepository.rewrite_secrets
+    rotated_meanwhile: list[Any] = []
+
+    async def user_rotates_first(self: KeyRepository, rewrites: Any) -> Any:
+        if not rotated_meanwhile:
+            rotated_meanwhile.append(await old_values.rotate_key(Actor("alice"), default_id))
+        return await write(self, rewrites)
+
+    monkeypatch.setattr(KeyRepository, "rewrite_secrets", user_rotates_first)
+    done = await SecretRotation(repository, vault_for(database, **ROTATING)).rotate()
+    assert done.raced >= 0 and done.rewritten >= 4
+    stored = next(k for k in await stored_keys(settings) if k.id == default_id)
+    secret = vault_for(database).reveal(
+        rotated_meanwhile[0].key_ciphertext, owner_id="alice", key_id=default_id
+    )
+    rotated = vault_for(database, **ROTATED)
+    # The user's new secret survived (rewritten under the new values by a later pass).
+    assert rotated.reveal(stored.key_ciphertext, owner_id="alice", key_id=default_id) == secret
+    assert (await verifier(settings, rotated).verify(secret)).valid
+    assert (
+        await SecretRotation(repository, vault_for(database, **ROTATING)).check()
+    ).still_dependent == 0
+
+
+async def test_the_command_checks_rewrites_and_refuses_generated_secrets(
+    api: Api, database: Database, tmp_path: Any
+) -> None:
+    await issued(api)
+    env = {"APIKEYS_DATABASE_URL": database.url, "APIKEYS_STATE_DIR": str(tmp_path)}
+    for args in (["rotate-secrets"], ["rotate-secrets", "--check"]):
+        refused = run_cli(*args, env=env)
+        assert refused.returncode == 2 and "explicitly" in refused.stderr
+
+    env.update(ROTATING)
+    before = run_cli("rotate-secrets", "--check", env=env)
+    assert before.returncode == 1, before.stdout + before.stderr
+    assert "4 still need a previous pepper or encryption key" in before.stdout
+    done = run_cli("rotate-secrets", "--batch-size", "3", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "3 checked" in done.stdout and "done: 4 stored secrets rewritten" in done.stdout
+    after = run_cli("rotate-secrets", "--check", env=env)
+    assert after.returncode == 0 and "0 still need" in after.stdout
