@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from starlette.types import Send
+from starlette.types import Receive, Send
 
 Answer = tuple[int, bytes, list[tuple[bytes, bytes]]]
 
@@ -34,6 +34,24 @@ def with_retry_after(answer: Answer, seconds: int) -> Answer:
 def too_many_failures(retry_after: int) -> Answer:
     answer = error(429, "TOO_MANY_FAILURES", "Too many failed verifications; slow down.")
     return with_retry_after(answer, retry_after)
+
+
+async def read_body(declared: bytes | None, receive: Receive, limit: int) -> bytes | Answer:
+    """The request body, or 413 when it is (or is declared) over `limit` bytes."""
+    too_large = error(413, "TOO_LARGE", f"The body must be at most {limit} bytes.")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        return too_large
+    raw = b""
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return error(400, "BAD_REQUEST", "The request ended before its body did.")
+        raw += message.get("body", b"")
+        if len(raw) > limit:
+            return too_large
+        more = message.get("more_body", False)
+    return raw
 
 
 async def send_answer(send: Send, answer: Answer) -> None:

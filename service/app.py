@@ -28,6 +28,7 @@ from service.middleware import BodySizeLimit, HotRoutes, RequestObserver
 from service.ratelimit import FailureLimiter, FailureLimits, InProcessLimits, SharedLimits
 from service.repository import KeyRepository
 from service.rest import VerifyEndpoint
+from service.secret_scanning import SecretScanningEndpoint
 from service.security import KeyFormat, KeyVault
 from service.settings import Settings
 from service.tracker import UsageTracker
@@ -109,6 +110,11 @@ def create_app(
         routes=[
             Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
             Route("/v1/keys/verify", verify, methods=["POST"]),
+            Route(
+                "/v1/secret-scanning",
+                SecretScanningEndpoint(keys, settings.secret_scanning_keys),
+                methods=["POST"],
+            ),
             Route("/healthz", health.live, methods=["GET"]),
             Route("/readyz", health.ready, methods=["GET"]),
             Route("/metrics", health.metrics, methods=["GET"]),

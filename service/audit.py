@@ -1,9 +1,10 @@
 """The audit trail's vocabulary: who acted, and the kinds of event recorded.
 
-Every create, update (with the fields changed), rotation (with its grace period), deletion, and
-every reveal of a full key is recorded with the user, the key's id and name at the time, when,
-and the client's address and user agent, in the same transaction as the change itself. Events
-outlive the key they describe. They never hold a secret.
+Every create, update (with the fields changed), rotation (with its grace period), deletion,
+every reveal of a full key, and every leak reported by a secret-scanning partner is recorded with
+the user, the key's id and name at the time, when, and the client's address and user agent, in
+the same transaction as the change itself. Events outlive the key they describe. They never hold
+a secret.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ class EventKind(StrEnum):
     ROTATED = "ROTATED"
     DELETED = "DELETED"
     REVEALED = "REVEALED"
+    LEAKED = "LEAKED"  # a secret-scanning partner found the key in public
 
 
 class RevealedIn(StrEnum):
@@ -55,3 +57,5 @@ class Event:
     client_address: str | None
     user_agent: str | None
     occurred_at: datetime
+    leak_url: str | None = None
+    leak_source: str | None = None

@@ -58,6 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     rotate.add_argument("--batch-size", type=int, default=500, help="rows per transaction")
 
+    commands.add_parser(
+        "token-pattern", help="print the regular expression of this deployment's keys"
+    )
     commands.add_parser("generate-secret", help="print a value for a secret setting")
     commands.add_parser(
         "service-token", help="print the token the gateway sends to /v1/keys/verify"
@@ -91,6 +94,11 @@ def _run(args: argparse.Namespace) -> int:
         from service.auth import Authenticator
 
         print(Authenticator(settings.jwt).issue(args.user, ttl_seconds=args.ttl))
+        return 0
+    if args.command == "token-pattern":
+        from service.security import KeyFormat
+
+        print(KeyFormat(settings.key_prefix).scanning_pattern)
         return 0
     if args.command == "service-token":
         print(settings.service_token.reveal().decode())

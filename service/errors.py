@@ -7,7 +7,8 @@
      ├── NotFound                no such key *for this user*: missing and "someone else's" are one
      │                           error, so that a stranger learns nothing about which ids exist
      ├── NotDefaultKey           only the default key can be rotated
-     └── DefaultKeyUndeletable   the default key cannot be deleted
+     ├── DefaultKeyUndeletable   the default key cannot be deleted
+     └── KeyRevoked              the key was reported leaked and no longer works
 
 Each carries a sentence-style message safe to show to the user; none ever carries a secret.
 The GraphQL layer turns each into a typed member of the mutation's result union.
@@ -54,3 +55,10 @@ class NotDefaultKey(ApiKeyError):
 
 class DefaultKeyUndeletable(ApiKeyError):
     message = "The default API key cannot be deleted."
+
+
+class KeyRevoked(ApiKeyError):
+    message = (
+        "This API key was found in public and has been revoked: it no longer works."
+        " Choose another key."
+    )

@@ -12,7 +12,7 @@ that holds the owner's lock, so the rules below hold however many requests arriv
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Final
 
 from service.audit import Actor, Event, EventKind, RevealedIn
@@ -28,6 +28,7 @@ from service.errors import (
 from service.keycache import KeyLists
 from service.repository import (
     KeyRepository,
+    Leak,
     LockedOwner,
     NewKey,
     StoredKey,
@@ -145,21 +146,77 @@ class KeyService:
             if not target.is_default:
                 raise NotDefaultKey()
             now = self._clock()
-            until = now + timedelta(seconds=expire_old_after_seconds)
-            await owner.retire_secret(target, until=until, now=now)
-            issued = self._vault.issue(owner_id=actor.owner_id, key_id=target.id)
-            rotated = await owner.update(
-                target.id,
-                key_hash=issued.key_hash,
-                key_ciphertext=issued.ciphertext,
-                key_last_four=issued.last_four,
-                rotated_at=now,
+            rotated = await self._new_secret(
+                owner, target, now=now, until=now + timedelta(seconds=expire_old_after_seconds)
             )
-            assert rotated is not None  # found above, under the owner's lock
             await owner.record_event(
                 actor, EventKind.ROTATED, rotated, at=now, grace_seconds=expire_old_after_seconds
             )
             return rotated
+
+    async def report_leak(
+        self, reporter: Actor, token: str, *, url: str | None, source: str | None
+    ) -> bool:
+        """A secret-scanning partner found `token` in public. True when it is one of our keys'
+        secrets (current, or retired after a rotation), which then stops working at once, in
+        every process, before this returns:
+        - a key other than the default is revoked (it stays listed, marked, until deleted);
+        - the default key gets a new secret (a user always has one usable key), the leaked one
+          answering REVOKED, and keeps the report until its next rotation;
+        - an old secret still in a rotation's grace period has its grace ended.
+        Reporting the same secret again changes nothing and answers the same. `reporter` is
+        who told us (its address and user agent go into the owner's audit trail)."""
+        if not self._vault.format.is_well_formed(token):
+            return False
+        match = await self._repo.find_by_secret_hash(self._vault.lookup_hashes(token))
+        if match is None:
+            return False
+        actor = Actor(match.owner_id, reporter.client_address, reporter.user_agent)
+        async with self._repo.locked(match.owner_id) as owner:
+            target = next((k for k in await owner.keys() if k.id == match.key_id), None)
+            if target is None:  # deleted meanwhile: it works no more
+                return False
+            if match.revoked:
+                return True  # reported before
+            now = self._clock()
+            leak = Leak(url, source, now)
+            if match.retired_until is not None:
+                await owner.revoke_retired_secret(target.id, match.secret_hash, at=now)
+                reported = await owner.update(target.id, **_leak_fields(leak))
+            elif target.is_default:
+                reported = await self._new_secret(
+                    owner, target, now=now, until=now, revoked=True, leak=leak
+                )
+            else:
+                reported = await owner.update(target.id, revoked_at=now, **_leak_fields(leak))
+            assert reported is not None  # found above, under the owner's lock
+            await owner.record_event(actor, EventKind.LEAKED, reported, at=now, leak=leak)
+            return True
+
+    async def _new_secret(
+        self,
+        owner: LockedOwner,
+        target: StoredKey,
+        *,
+        now: datetime,
+        until: datetime,
+        revoked: bool = False,
+        leak: Leak | None = None,
+    ) -> StoredKey:
+        """The default key's rotation: its secret retired (verifying until `until`, or
+        answering REVOKED when it leaked), a new one issued. A rotation ends a leak report."""
+        await owner.retire_secret(target, until=until, now=now, revoked=revoked)
+        issued = self._vault.issue(owner_id=owner.owner_id, key_id=target.id)
+        rotated = await owner.update(
+            target.id,
+            key_hash=issued.key_hash,
+            key_ciphertext=issued.ciphertext,
+            key_last_four=issued.last_four,
+            rotated_at=now,
+            **_leak_fields(leak),
+        )
+        assert rotated is not None  # found by the caller, under the owner's lock
+        return rotated
 
     async def delete_key(self, actor: Actor, key_id: str) -> str:
         async with self._repo.locked(actor.owner_id) as owner:
@@ -223,6 +280,14 @@ class KeyService:
         )
         await owner.record_event(actor, EventKind.CREATED, created, at=self._clock())
         return created
+
+
+def _leak_fields(leak: Leak | None) -> dict[str, object]:
+    return {
+        "leak_url": leak.url if leak else None,
+        "leak_source": leak.source if leak else None,
+        "leak_reported_at": leak.reported_at if leak else None,
+    }
 
 
 def _find(keys: Sequence[StoredKey], key_id: str) -> StoredKey:

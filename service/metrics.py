@@ -74,7 +74,8 @@ class Metrics:
         self.verifications = Counter(
             "apikeys_verifications",
             "Key verifications at /v1/keys/verify by result: valid, MALFORMED, UNKNOWN,"
-            " EXPIRED, UNAUTHORIZED (bad service token), RATE_LIMITED or UNAVAILABLE (database).",
+            " EXPIRED, REVOKED, UNAUTHORIZED (bad service token), RATE_LIMITED or UNAVAILABLE"
+            " (database).",
             ["result"],
             registry=registry,
         )

@@ -14,7 +14,9 @@ from service.logs import RequestLog
 from service.metrics import Metrics
 
 # Route labels are a closed set, so that a client cannot grow the metrics without bound.
-ROUTES = frozenset({"/graphql", "/v1/keys/verify", "/healthz", "/readyz", "/metrics"})
+ROUTES = frozenset(
+    {"/graphql", "/v1/keys/verify", "/v1/secret-scanning", "/healthz", "/readyz", "/metrics"}
+)
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
+LEAK_URL_MAX = 2048
+LEAK_SOURCE_MAX = 256
+
 
 class Owner(Model):
     """A platform user who has touched this service; `id` is the session token's `sub`.
@@ -40,6 +43,13 @@ class ApiKey(Model):
     updated_at = fields.DatetimeField(auto_now=True)
     last_used_at = fields.DatetimeField(null=True)
     rotated_at = fields.DatetimeField(null=True)
+    # Reported leaked (a secret-scanning partner found it in public): a key other than the
+    # default is revoked; the default gets a new secret and keeps the report until its next
+    # rotation.
+    revoked_at = fields.DatetimeField(null=True)
+    leak_url = fields.CharField(max_length=LEAK_URL_MAX, null=True)
+    leak_source = fields.CharField(max_length=LEAK_SOURCE_MAX, null=True)
+    leak_reported_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "api_keys"
@@ -59,6 +69,7 @@ class RetiredSecret(Model):
     )
     api_key_id: str
     expires_at = fields.DatetimeField()
+    revoked_at = fields.DatetimeField(null=True)  # reported leaked: answers REVOKED
 
     class Meta:
         table = "retired_secrets"
@@ -79,6 +90,8 @@ class ApiKeyEvent(Model):
     changed_fields = fields.CharField(max_length=64, default="")  # comma-separated, UPDATED only
     grace_seconds = fields.IntField(null=True)  # ROTATED only
     revealed_in = fields.CharField(max_length=16, null=True)  # REVEALED only
+    leak_url = fields.CharField(max_length=LEAK_URL_MAX, null=True)  # LEAKED only
+    leak_source = fields.CharField(max_length=LEAK_SOURCE_MAX, null=True)  # LEAKED only
     client_address = fields.CharField(max_length=64, null=True)
     user_agent = fields.CharField(max_length=512, null=True)
     occurred_at = fields.DatetimeField()

@@ -33,6 +33,15 @@ _ORDER = ("-is_default", "created_at", "id")
 
 
 @dataclass(frozen=True)
+class Leak:
+    """Where a secret-scanning partner found a key in public, and when it told us."""
+
+    url: str | None
+    source: str | None
+    reported_at: datetime
+
+
+@dataclass(frozen=True)
 class StoredKey:
     """A key as stored: never the secret, only its ciphertext and last four characters."""
 
@@ -48,17 +57,21 @@ class StoredKey:
     updated_at: datetime
     last_used_at: datetime | None
     rotated_at: datetime | None
+    revoked_at: datetime | None = None
+    leak: Leak | None = None
 
 
 @dataclass(frozen=True)
 class SecretMatch:
     """The key a presented secret belongs to. `retired_until` is set when the secret is one
-    the key had before a rotation: it verifies until then."""
+    the key had before a rotation: it verifies until then. `revoked`: reported leaked."""
 
     key_id: str
     owner_id: str
     name: str
     retired_until: datetime | None
+    revoked: bool = False
+    secret_hash: str = ""  # the stored lookup hash that matched
 
 
 @dataclass(frozen=True)
@@ -99,7 +112,13 @@ def _stored(row: ApiKey) -> StoredKey:
         updated_at=row.updated_at,
         last_used_at=row.last_used_at,
         rotated_at=row.rotated_at,
+        revoked_at=row.revoked_at,
+        leak=_leak(row.leak_url, row.leak_source, row.leak_reported_at),
     )
+
+
+def _leak(url: str | None, source: str | None, reported_at: datetime | None) -> Leak | None:
+    return None if reported_at is None else Leak(url, source, reported_at)
 
 
 def _event(row: ApiKeyEvent) -> Event:
@@ -114,6 +133,8 @@ def _event(row: ApiKeyEvent) -> Event:
         client_address=row.client_address,
         user_agent=row.user_agent,
         occurred_at=row.occurred_at,
+        leak_url=row.leak_url,
+        leak_source=row.leak_source,
     )
 
 
@@ -128,6 +149,7 @@ async def _insert_event(
     changed_fields: Sequence[str] = (),
     grace_seconds: int | None = None,
     revealed_in: RevealedIn | None = None,
+    leak: Leak | None = None,
 ) -> None:
     await ApiKeyEvent.create(
         using_db=conn,
@@ -141,6 +163,8 @@ async def _insert_event(
         client_address=actor.client_address,
         user_agent=actor.user_agent,
         occurred_at=at,
+        leak_url=leak.url if leak else None,
+        leak_source=leak.source if leak else None,
     )
 
 
@@ -165,10 +189,11 @@ def new_key_id() -> str:
 # built by the ORM on every call. A secret is either a key's current one or a retired one, its
 # hash under the current pepper or (during a rotation of the pepper) a previous one.
 _FIND_BY_SECRET_HASH = """
-SELECT k."id", k."owner_id", k."name", {no_time} AS "retired_until"
+SELECT k."id", k."owner_id", k."name", {no_time} AS "retired_until",
+       k."revoked_at" AS "revoked_at", k."key_hash" AS "secret_hash"
   FROM "api_keys" k WHERE k."key_hash" IN ({hashes})
 UNION ALL
-SELECT k."id", k."owner_id", k."name", r."expires_at"
+SELECT k."id", k."owner_id", k."name", r."expires_at", r."revoked_at", r."key_hash"
   FROM "retired_secrets" r JOIN "api_keys" k ON k."id" = r."api_key_id"
  WHERE r."key_hash" IN ({hashes})
 LIMIT 1
@@ -183,7 +208,8 @@ def _find_by_secret_hash_sql(engine: Engine, count: int) -> str:
 
 _LIST_KEYS = (
     'SELECT "id", "owner_id", "name", "description", "is_default", "key_hash", "key_ciphertext",'
-    ' "key_last_four", "created_at", "updated_at", "last_used_at", "rotated_at"'
+    ' "key_last_four", "created_at", "updated_at", "last_used_at", "rotated_at", "revoked_at",'
+    ' "leak_url", "leak_source", "leak_reported_at"'
     ' FROM "api_keys" WHERE "owner_id" = {p}'
     ' ORDER BY "is_default" DESC, "created_at" ASC, "id" ASC'
 )
@@ -229,6 +255,8 @@ def _stored_row(row: Mapping[str, Any]) -> StoredKey:
         updated_at=_required(_aware(row["updated_at"])),
         last_used_at=_aware(row["last_used_at"]),
         rotated_at=_aware(row["rotated_at"]),
+        revoked_at=_aware(row["revoked_at"]),
+        leak=_leak(row["leak_url"], row["leak_source"], _aware(row["leak_reported_at"])),
     )
 
 
@@ -307,7 +335,12 @@ class KeyRepository:
             return None
         row = rows[0]
         return SecretMatch(
-            str(row["id"]), row["owner_id"], row["name"], _aware(row["retired_until"])
+            str(row["id"]),
+            row["owner_id"],
+            row["name"],
+            _aware(row["retired_until"]),
+            revoked=row["revoked_at"] is not None,
+            secret_hash=row["secret_hash"],
         )
 
     async def stored_secrets(
@@ -509,10 +542,12 @@ class LockedOwner:
             raise NameTaken() from None
         return _stored(row)
 
-    async def retire_secret(self, key: StoredKey, *, until: datetime, now: datetime) -> None:
+    async def retire_secret(
+        self, key: StoredKey, *, until: datetime, now: datetime, revoked: bool = False
+    ) -> None:
         """Keep a key's rotated-out secret verifying until `until` (its ciphertext too, so
-        that a rotation of the service's own secrets can rewrite it); forget ones long
-        expired."""
+        that a rotation of the service's own secrets can rewrite it), or answering REVOKED if
+        it leaked; forget ones long expired."""
         key_id = key.id
         await RetiredSecret.create(
             using_db=self._conn,
@@ -520,12 +555,20 @@ class LockedOwner:
             key_ciphertext=key.key_ciphertext,
             api_key_id=key_id,
             expires_at=until,
+            revoked_at=now if revoked else None,
         )
         await (
             RetiredSecret.filter(api_key_id=key_id, expires_at__lt=now - RETIRED_SECRET_MEMORY)
             .using_db(self._conn)
             .delete()
         )
+
+    async def revoke_retired_secret(self, key_id: str, key_hash: str, *, at: datetime) -> None:
+        """A key's former secret reported leaked: it answers REVOKED from now on."""
+        await self._changing(key_id)
+        retired = RetiredSecret.filter(api_key_id=key_id, key_hash=key_hash).using_db(self._conn)
+        await retired.update(revoked_at=at)
+        await retired.filter(expires_at__gt=at).update(expires_at=at)  # its grace ends now
 
     async def record_event(
         self,
@@ -536,6 +579,7 @@ class LockedOwner:
         at: datetime,
         changed_fields: Sequence[str] = (),
         grace_seconds: int | None = None,
+        leak: Leak | None = None,
     ) -> None:
         """An event, written in this transaction: it commits with the change, or not at all."""
         await _insert_event(
@@ -547,6 +591,7 @@ class LockedOwner:
             at=at,
             changed_fields=changed_fields,
             grace_seconds=grace_seconds,
+            leak=leak,
         )
 
     async def delete(self, key_id: str) -> None:

@@ -25,6 +25,7 @@ from service.answers import (
     Answer,
     error,
     json_answer,
+    read_body,
     send_answer,
     too_many_failures,
     with_retry_after,
@@ -141,18 +142,9 @@ class VerifyEndpoint:
 
 
 async def _json_body(declared: bytes | None, receive: Receive) -> dict[str, Any] | Answer:
-    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
-        return error(413, "TOO_LARGE", f"The body must be at most {MAX_BODY_BYTES} bytes.")
-    raw = b""
-    more = True
-    while more:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return error(400, "BAD_REQUEST", "The request ended before its body did.")
-        raw += message.get("body", b"")
-        if len(raw) > MAX_BODY_BYTES:
-            return error(413, "TOO_LARGE", f"The body must be at most {MAX_BODY_BYTES} bytes.")
-        more = message.get("more_body", False)
+    raw = await read_body(declared, receive, MAX_BODY_BYTES)
+    if not isinstance(raw, bytes):
+        return raw
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError:

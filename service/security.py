@@ -61,6 +61,12 @@ class KeyFormat:
         self._pattern = re.compile(re.escape(prefix) + f"[0-9A-Za-z]{{{tail}}}")
 
     @property
+    def scanning_pattern(self) -> str:
+        """The regular expression a secret scanner looks for: exactly this deployment's keys
+        (the checksum then tells a real key from a look-alike)."""
+        return rf"\b{self._pattern.pattern}\b"
+
+    @property
     def length(self) -> int:
         return len(self.prefix) + RANDOM_LENGTH + CHECKSUM_LENGTH
 

@@ -106,6 +106,8 @@ class Settings:
     # Whether the current pepper and encryption key were given, rather than generated for
     # development: rewriting every stored secret under generated ones would be a mistake.
     explicit_secrets: bool = True
+    # GitHub-format public keys of a secret-scanning partner; None: the endpoint answers 404.
+    secret_scanning_keys: Path | None = None
 
     @property
     def production(self) -> bool:
@@ -208,6 +210,11 @@ class Settings:
             previous_encryption_keys=previous_keys,
             explicit_secrets=bool(
                 env_vars.get("APIKEYS_PEPPER") and env_vars.get("APIKEYS_ENCRYPTION_KEY")
+            ),
+            secret_scanning_keys=(
+                Path(env_vars["APIKEYS_SECRET_SCANNING_KEYS"])
+                if env_vars.get("APIKEYS_SECRET_SCANNING_KEYS")
+                else None
             ),
         )
 

@@ -20,6 +20,7 @@ class Refusal(StrEnum):
     MALFORMED = "MALFORMED"  # wrong prefix, length, alphabet or checksum: not one of our keys
     UNKNOWN = "UNKNOWN"  # well formed, but no such key (never issued, deleted, or rotated long ago)
     EXPIRED = "EXPIRED"  # a key's former secret whose grace period after a rotation is over
+    REVOKED = "REVOKED"  # reported leaked by a secret-scanning partner
 
 
 class Verdict(NamedTuple):
@@ -71,6 +72,8 @@ class KeyVerifier:
                 self._cache.put(key_hash, match, generation)
         if match is None:
             return Verdict(Refusal.UNKNOWN)
+        if match.revoked:
+            return Verdict(Refusal.REVOKED)
         now = self._clock()
         if match.retired_until is not None and match.retired_until <= now:
             return Verdict(Refusal.EXPIRED)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -11,8 +12,10 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from service.auth import Authenticator
+from service.security import KeyFormat
 from service.settings import Settings
 from tests.conftest import ROOT, Database, base_env, run_cli
 from tests.servers import free_port
@@ -147,3 +150,19 @@ def test_serve_starts_on_sqlite_with_zero_setup(tmp_path: Path) -> None:
     assert "Application shutdown complete." in output
     assert keys[0]["key"] not in output, "a key reached the server's output"
     assert token not in output
+
+
+@pytest.mark.parametrize("prefix", ["blk_", "acme2_"])
+def test_token_pattern_matches_exactly_this_deployments_keys(tmp_path: Path, prefix: str) -> None:
+    env = {**base_env(f"sqlite://{tmp_path / 'db.sqlite3'}"), "APIKEYS_KEY_PREFIX": prefix}
+    result = run_cli("token-pattern", env=env)
+    assert result.returncode == 0, result.stderr
+    pattern = re.compile(result.stdout.strip())
+    key_format = KeyFormat(prefix)
+    for _ in range(50):
+        key = key_format.generate()
+        found = pattern.findall(f"export TOKEN={key}\n'{key}' {key}.")
+        assert found == [key] * 3
+    other = KeyFormat("other_").generate()
+    assert not pattern.search(other)
+    assert not pattern.search(key[:-1]) and not pattern.search(key + "x")

@@ -16,6 +16,15 @@ from service.repository import StoredKey
 from service.run_commands import RunMethod as RunMethodValue
 
 
+@strawberry.type(description="Where a secret-scanning partner found a key in public.")
+class ApiKeyLeak:
+    url: str | None = strawberry.field(description="Where it was found, when the report says.")
+    source: str | None = strawberry.field(
+        description="What kind of place it was found in (e.g. content, commit), as reported."
+    )
+    reported_at: datetime
+
+
 @strawberry.type(description="A personal API key.")
 class ApiKey:
     id: strawberry.ID
@@ -29,6 +38,14 @@ class ApiKey:
     updated_at: datetime
     last_used_at: datetime | None = strawberry.field(description="Null when never used.")
     rotated_at: datetime | None = strawberry.field(description="Null when never rotated.")
+    revoked_at: datetime | None = strawberry.field(
+        description="When the key was revoked, having been found in public; null while it works."
+        " A revoked key can be renamed or deleted, never used again."
+    )
+    leak: ApiKeyLeak | None = strawberry.field(
+        description="The report of this key found in public: set on a revoked key, and on the"
+        " default key (which got a new secret at once) until its next rotation."
+    )
     stored: strawberry.Private[StoredKey]
 
     @strawberry.field(
@@ -51,6 +68,16 @@ class ApiKey:
             updated_at=stored.updated_at,
             last_used_at=stored.last_used_at,
             rotated_at=stored.rotated_at,
+            revoked_at=stored.revoked_at,
+            leak=(
+                ApiKeyLeak(
+                    url=stored.leak.url,
+                    source=stored.leak.source,
+                    reported_at=stored.leak.reported_at,
+                )
+                if stored.leak
+                else None
+            ),
             stored=stored,
         )
 
@@ -68,6 +95,7 @@ class UserErrorCode(Enum):
     NOT_FOUND = "NOT_FOUND"
     NOT_DEFAULT_KEY = "NOT_DEFAULT_KEY"
     DEFAULT_KEY_UNDELETABLE = "DEFAULT_KEY_UNDELETABLE"
+    KEY_REVOKED = "KEY_REVOKED"
 
 
 @strawberry.interface(description="A refusal the user can act on; `message` is safe to show.")
@@ -129,13 +157,19 @@ def user_error(exc: errors.ApiKeyError) -> UserError:
     return error_type(code=code, message=exc.message)
 
 
+# Refusals only queries answer with (as GraphQL errors): no mutation's union has them.
+_QUERY_ONLY_CODES: dict[type[errors.ApiKeyError], UserErrorCode] = {
+    errors.KeyRevoked: UserErrorCode.KEY_REVOKED,
+}
+
+
 class QueryRefused(GraphQLError):
     """A domain refusal in a query, whose result type has no room for a typed error: the same
     code and message, carried in the error's extensions."""
 
     def __init__(self, exc: errors.ApiKeyError) -> None:
-        refusal = user_error(exc)
-        extensions: dict[str, object] = {"code": refusal.code.value}
+        code = _QUERY_ONLY_CODES.get(type(exc)) or user_error(exc).code
+        extensions: dict[str, object] = {"code": code.value}
         if isinstance(exc, errors.ValidationFailed):
             extensions["field"] = exc.field
         super().__init__(exc.message, extensions=extensions)
@@ -185,6 +219,10 @@ class ApiKeyEvent:
     client_address: str | None
     user_agent: str | None
     occurred_at: datetime
+    leak_url: str | None = strawberry.field(description="LEAKED: where the key was found.")
+    leak_source: str | None = strawberry.field(
+        description="LEAKED: what kind of place it was found in."
+    )
 
     @classmethod
     def of(cls, event: Event) -> ApiKeyEvent:
@@ -199,6 +237,8 @@ class ApiKeyEvent:
             client_address=event.client_address,
             user_agent=event.user_agent,
             occurred_at=event.occurred_at,
+            leak_url=event.leak_url,
+            leak_source=event.leak_source,
         )
 
 

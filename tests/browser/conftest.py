@@ -29,6 +29,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.api.test_secret_scanning import Partner, report
+
 IN_CI = os.environ.get("CI") == "true"
 
 try:
@@ -73,6 +75,18 @@ class Service:
     env: dict[str, str]
     cwd: Path
     log: Path
+    partner: Partner  # a secret-scanning partner the service trusts
+
+    async def report_leak(self, key: str, url: str) -> str:
+        """The partner reports `key` found at `url`; the label it gets back."""
+        body = report(key, url=url)
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=10) as client:
+            answer = await client.post(
+                "/v1/secret-scanning", content=body, headers=self.partner.signed(body)
+            )
+        assert answer.status_code == 200, f"HTTP {answer.status_code}"
+        label: str = answer.json()[0]["label"]
+        return label
 
     async def token(self, user: str) -> str:
         """A session token for `user`, minted by the CLI exactly as a developer would."""
@@ -117,6 +131,8 @@ def _wait_until_up(url: str, server: subprocess.Popen[bytes], log: Path) -> None
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """`apikeys serve` on a free port, on a fresh SQLite database; stopped with SIGTERM."""
     home = tmp_path_factory.mktemp("browser-service")
+    partner = Partner(home / "secret-scanning-keys.json")
+    partner.publish()
     env = {
         "PATH": os.environ["PATH"],
         "HOME": str(home),
@@ -124,6 +140,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
         "APIKEYS_STATE_DIR": str(home / "state"),
         # "Last used" is written within 50 ms instead of 5 s, so a test can wait for it.
         "APIKEYS_TRACKER_FLUSH_SECONDS": "0.05",
+        "APIKEYS_SECRET_SCANNING_KEYS": str(partner.keys_file),
     }
     port = _free_port()
     log = home / "server.log"
@@ -138,7 +155,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
         try:
             base_url = f"http://127.0.0.1:{port}"
             _wait_until_up(f"{base_url}/", server, log)
-            yield Service(base_url, env, home, log)
+            yield Service(base_url, env, home, log, partner)
         finally:
             server.send_signal(signal.SIGTERM)
             try:

@@ -13,7 +13,7 @@ from typing import Any
 
 from playwright.async_api import Locator, Page, expect
 
-from tests.browser.conftest import User, open_page
+from tests.browser.conftest import Service, User, open_page
 
 MASKED_KEY = re.compile(r"^[a-z0-9]{1,10}_\*{4}[A-Za-z0-9]{4}$")
 
@@ -473,3 +473,68 @@ async def test_run_command_shows_the_masked_command_and_copies_the_real_one(
     await expect(panel.get_by_role("alert")).to_contain_text("Could not build the run command")
     await expect(copy).to_be_hidden()
     await expect(key_rows(page)).to_have_count(2)
+
+
+# --- Keys found in public --------------------------------------------------------------------
+
+LEAK_URL = "https://github.com/someone/repo/blob/main/deploy.sh"
+
+
+async def test_a_leaked_key_is_shown_revoked_with_a_banner_and_left_out_of_the_run_command(
+    page: Page, user: User, service: Service
+) -> None:
+    ci = await user.create_key("CI")
+    await user.create_key("Staging")
+    assert await service.report_leak(await user.secret(ci["id"]), LEAK_URL) == "true_positive"
+    await open_page(page, user)
+
+    banner = page.get_by_test_id("leak-banner")
+    await expect(banner).to_have_count(1)
+    await expect(banner).to_contain_text(
+        re.compile(
+            rf"^Your key 'CI' was found in public at {re.escape(LEAK_URL)} on .+ and has been"
+            r" revoked\. Delete it and create a new one\.$"
+        )
+    )
+    await expect(banner.get_by_role("link", name=LEAK_URL)).to_have_attribute("href", LEAK_URL)
+    await expect(key_row(page, "CI").get_by_test_id("revoked-badge")).to_have_text("Revoked")
+    await expect(key_row(page, "Staging").get_by_test_id("revoked-badge")).to_have_count(0)
+
+    options = page.get_by_label("API key").locator("option")
+    await expect(options).to_have_count(2)
+    await expect(options).not_to_contain_text(["CI"])
+
+    # Deleting it clears the banner.
+    await open_menu_item(page, "CI", "Delete")
+    await page.get_by_test_id("delete-dialog").get_by_role("button", name="Delete key").click()
+    await expect(banner).to_have_count(0)
+
+
+async def test_a_leaked_default_key_has_a_new_secret_and_says_so(
+    page: Page, user: User, service: Service
+) -> None:
+    default = (await user.keys())[0]
+    leaked = await user.secret(default["id"])
+    assert await service.report_leak(leaked, LEAK_URL) == "true_positive"
+    await open_page(page, user)
+
+    banner = page.get_by_test_id("leak-banner")
+    await expect(banner).to_contain_text(
+        re.compile(
+            r"^Your key 'Default' was found in public at .+ on .+\. We gave your default key a"
+            r" new secret: update the workflows and scripts that use it\.$"
+        )
+    )
+    row = key_row(page, "Default")
+    await expect(row.get_by_test_id("leaked-badge")).to_have_text("Leaked")
+    await expect(row.get_by_test_id("key-value")).not_to_have_text(f"{leaked[:4]}****{leaked[-4:]}")
+    now = await user.secret(default["id"])
+    assert_not_shown(leaked, now, "the default key's new secret")
+    # The run command panel still offers the default key: it works, with its new secret.
+    await expect(page.get_by_label("API key").locator("option")).to_have_count(1)
+
+    # Its next rotation ends the report.
+    await open_menu_item(page, "Default", "Rotate")
+    await page.get_by_test_id("rotate-dialog").get_by_role("button", name="Rotate key").click()
+    await expect(banner).to_have_count(0)
+    await expect(row.get_by_test_id("leaked-badge")).to_have_count(0)

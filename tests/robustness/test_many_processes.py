@@ -17,6 +17,7 @@ import pytest
 from service.auth import Authenticator
 from service.security import KeyFormat
 from service.settings import JwtSettings, Secret, generate_secret
+from tests.api.test_secret_scanning import ENDPOINT, Partner, report
 from tests.conftest import (
     ROOT,
     TEST_ENCRYPTION_KEY,
@@ -214,3 +215,27 @@ async def test_secrets_rotate_while_two_processes_serve(
         for user, user_keys in made.items():
             headers = {"Authorization": f"Bearer {SESSIONS.issue(user)}"}
             assert sorted(await revealed(client, headers)) == sorted(user_keys)
+
+
+async def test_a_reported_key_fails_at_once_in_every_process(
+    postgres: Database, servers: list[Server], tmp_path: Path
+) -> None:
+    partner = Partner(tmp_path / "partner-keys.json")
+    partner.publish()
+    env = {"APIKEYS_SECRET_SCANNING_KEYS": str(partner.keys_file)}
+    servers.extend(Server(postgres.url, tmp_path, **env).wait_ready() for _ in range(2))
+    first, second = servers
+    async with httpx.AsyncClient(base_url=first.url) as client:
+        headers = {"Authorization": f"Bearer {SESSIONS.issue('leaky')}"}
+        create = 'mutation { createApiKey(input: {name: "CI"}) { ... on ApiKey { key } } }'
+        made = await client.post("/graphql", json={"query": create}, headers=headers)
+        key = made.json()["data"]["createApiKey"]["key"]
+    for _ in range(3):  # the other process remembers the key as verified
+        assert await verify_all(second, [key]) == []
+    body = report(key)
+    async with httpx.AsyncClient(base_url=first.url) as client:
+        answer = await client.post(ENDPOINT, content=body, headers=partner.signed(body))
+    assert answer.json()[0]["label"] == "true_positive"
+    async with httpx.AsyncClient(base_url=second.url) as client:
+        verdict = await client.post("/v1/keys/verify", json={"key": key}, headers=SERVICE)
+    assert verdict.json() == {"valid": False, "reason": "REVOKED"}

@@ -4,6 +4,7 @@
 const KEY_FIELDS = `
   fragment KeyFields on ApiKey {
     id name description maskedKey isDefault createdAt updatedAt lastUsedAt rotatedAt
+    revokedAt leak { url source reportedAt }
   }`;
 
 export const LIST_KEYS = `

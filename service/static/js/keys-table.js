@@ -27,7 +27,11 @@ export function createKeysTable(tbody, actions) {
   function row(key) {
     return h(
       'tr',
-      { 'data-testid': 'key-row', 'data-key-id': key.id },
+      {
+        'data-testid': 'key-row',
+        'data-key-id': key.id,
+        class: key.revokedAt ? 'revoked' : key.leak ? 'leaked' : null,
+      },
       nameCell(key),
       descriptionCell(key),
       keyCell(key),
@@ -53,6 +57,7 @@ export function createKeysTable(tbody, actions) {
       },
       h('span', { class: 'name-text' }, key.name),
       key.isDefault ? h('span', { class: 'badge', 'data-testid': 'default-badge' }, 'Default') : null,
+      stateBadge(key),
     );
     const edit = () =>
       editInPlace(cell, {
@@ -86,6 +91,18 @@ export function createKeysTable(tbody, actions) {
       });
     makeEditable(cell, edit);
     return cell;
+  }
+
+  // A revoked key is marked where its name is; a default key that leaked (and got a new
+  // secret) too, until its next rotation.
+  function stateBadge(key) {
+    if (key.revokedAt) {
+      return h('span', { class: 'badge badge-danger', 'data-testid': 'revoked-badge' }, 'Revoked');
+    }
+    if (key.leak) {
+      return h('span', { class: 'badge badge-danger', 'data-testid': 'leaked-badge' }, 'Leaked');
+    }
+    return null;
   }
 
   // Double-click is the mouse gesture; Enter or F2 on the focused cell does the same from the

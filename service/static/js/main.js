@@ -6,6 +6,7 @@ import { closeAllDialogs, formDialog } from './dialogs.js';
 import { CREATE_KEY, DELETE_KEY, KEY_SECRET, LIST_KEYS, ROTATE_KEY, UPDATE_KEY } from './documents.js';
 import { showMessage } from './dom.js';
 import { createKeysTable } from './keys-table.js';
+import { renderLeaks } from './leaks.js';
 import { createRunCommandPanel } from './run-command.js';
 import { clearToken, loadToken, saveToken, takeTokenFromUrl } from './session.js';
 import { createSignIn } from './signin.js';
@@ -147,6 +148,7 @@ function endSession(message) {
 
 function setKeys(keys) {
   state.keys = keys;
+  renderLeaks(byId('leak-banners'), keys);
   table.render(keys);
   renderCount();
   runPanel.setKeys(keys);

@@ -77,8 +77,10 @@ export function createRunCommandPanel({ client, form, box, output, copyButton, e
   });
 
   return {
-    /** The user's keys changed: rebuild the choice (keeping the selection) and the command. */
-    setKeys(keys) {
+    /** The user's keys changed: rebuild the choice (keeping the selection) and the command.
+     * Revoked keys are left out: they no longer run anything. */
+    setKeys(allKeys) {
+      const keys = allKeys.filter((key) => !key.revokedAt);
       const selected = keys.some((key) => key.id === keySelect.value)
         ? keySelect.value
         : (keys.find((key) => key.isDefault)?.id ?? keys[0]?.id ?? '');
