@@ -59,3 +59,4 @@ class Event:
     occurred_at: datetime
     leak_url: str | None = None
     leak_source: str | None = None
+    key_expires_at: datetime | None = None

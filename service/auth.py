@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from service.settings import ConfigError, JwtSettings
+from service.usage import NO_USE, Use
 from service.verification import KeyVerifier, Verdict
 
 MAX_SUBJECT_LENGTH = 255
@@ -56,9 +57,11 @@ def presented_key(headers: Mapping[str, str], prefix: str) -> str | None:
     return None
 
 
-async def key_principal(key: str, verifier: KeyVerifier) -> tuple[Principal | None, Verdict]:
+async def key_principal(
+    key: str, verifier: KeyVerifier, use: Use = NO_USE
+) -> tuple[Principal | None, Verdict]:
     """The owner a presented key names, with the verdict (a refusal says why it names none)."""
-    verdict = await verifier.verify(key)
+    verdict = await verifier.verify(key, use)
     if verdict.owner_id is None:
         return None, verdict
     return Principal(owner_id=verdict.owner_id, api_key_id=verdict.key_id), verdict

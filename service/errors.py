@@ -8,7 +8,8 @@
      │                           error, so that a stranger learns nothing about which ids exist
      ├── NotDefaultKey           only the default key can be rotated
      ├── DefaultKeyUndeletable   the default key cannot be deleted
-     └── KeyRevoked              the key was reported leaked and no longer works
+     ├── KeyRevoked              the key was reported leaked and no longer works
+     └── KeyExpired              the key is past its expiry
 
 Each carries a sentence-style message safe to show to the user; none ever carries a secret.
 The GraphQL layer turns each into a typed member of the mutation's result union.
@@ -55,6 +56,10 @@ class NotDefaultKey(ApiKeyError):
 
 class DefaultKeyUndeletable(ApiKeyError):
     message = "The default API key cannot be deleted."
+
+
+class KeyExpired(ApiKeyError):
+    message = "This API key has expired: it no longer works. Choose another key."
 
 
 class KeyRevoked(ApiKeyError):

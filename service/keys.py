@@ -12,14 +12,16 @@ that holds the owner's lock, so the rules below hold however many requests arriv
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Final
 
 from service.audit import Actor, Event, EventKind, RevealedIn
 from service.clock import Clock, utcnow
 from service.errors import (
     DefaultKeyUndeletable,
+    KeyExpired,
     KeyLimitReached,
+    KeyRevoked,
     NameTaken,
     NotDefaultKey,
     NotFound,
@@ -32,14 +34,18 @@ from service.repository import (
     LockedOwner,
     NewKey,
     StoredKey,
+    WorkflowUse,
     canonical_id,
     new_key_id,
 )
 from service.security import KeyVault
+from service.tracker import USAGE_DAYS_KEPT
 from service.validation import clean_description, clean_name, name_key
 
 DEFAULT_KEY_NAME: Final = "Default"
 MAX_ROTATION_GRACE_SECONDS: Final = 7 * 24 * 3600
+MAX_KEY_LIFETIME: Final = timedelta(days=366)
+MAX_WORKFLOWS_LISTED: Final = 50
 
 
 class _Unchanged:
@@ -86,16 +92,49 @@ class KeyService:
     async def get_key(self, actor: Actor, key_id: str) -> StoredKey | None:
         return await self._repo.get(actor.owner_id, key_id)
 
-    async def create_key(self, actor: Actor, name: str, description: str | None) -> StoredKey:
+    async def create_key(
+        self,
+        actor: Actor,
+        name: str,
+        description: str | None,
+        expires_at: datetime | None = None,
+    ) -> StoredKey:
+        """A new key; with `expires_at` (in the future, at most 366 days ahead) it stops working
+        then (it stays listed, counting toward the limit, until deleted)."""
         clean, key = clean_name(name)
         description = clean_description(description)
+        expires_at = self._expiry(expires_at)
         async with self._repo.locked(actor.owner_id) as owner:
             keys = await self._ensure_default(owner, actor)
             if len(keys) >= self.max_keys:
                 raise KeyLimitReached(self.max_keys)
             if await owner.name_in_use(key):
                 raise NameTaken()
-            return await self._insert(owner, actor, clean, key, description, is_default=False)
+            return await self._insert(
+                owner, actor, clean, key, description, is_default=False, expires_at=expires_at
+            )
+
+    def _expiry(self, expires_at: datetime | None) -> datetime | None:
+        if expires_at is None:
+            return None
+        if expires_at.tzinfo is None:
+            expires_at = expires_at.replace(tzinfo=UTC)  # a time without a zone is UTC
+        now = self._clock()
+        if expires_at <= now:
+            raise ValidationFailed("expiresAt", "A key can only expire in the future.")
+        if expires_at > now + MAX_KEY_LIFETIME:
+            raise ValidationFailed(
+                "expiresAt", f"A key can expire at most {MAX_KEY_LIFETIME.days} days from now."
+            )
+        return expires_at
+
+    def check_usable(self, key: StoredKey) -> None:
+        """Refuses a key that no longer works (revoked, or past its expiry) where it would be
+        handed out, as in a run command."""
+        if key.revoked_at is not None:
+            raise KeyRevoked()
+        if key.expires_at is not None and key.expires_at <= self._clock():
+            raise KeyExpired()
 
     async def update_key(
         self,
@@ -228,6 +267,41 @@ class KeyService:
             await owner.record_event(actor, EventKind.DELETED, target, at=self._clock())
             return target.id
 
+    async def usage(
+        self, actor: Actor, key_ids: Sequence[str], days: int
+    ) -> dict[str, list[tuple[date, int]]]:
+        """Uses per UTC day of each of these keys (the caller's), oldest first, one entry per
+        day of the last `days` (1 to 90), today included, days without use too."""
+        today = self._check_days(days)
+        first = today - timedelta(days=days - 1)
+        counted = {
+            (key_id, day): uses
+            for key_id, day, uses in await self._repo.usage_days(actor.owner_id, key_ids, first)
+        }
+        span = [first + timedelta(days=n) for n in range(days)]
+        return {
+            key_id: [(day, counted.get((key_id, day), 0)) for day in span] for key_id in key_ids
+        }
+
+    async def used_by(
+        self, actor: Actor, key_ids: Sequence[str], days: int
+    ) -> dict[str, list[WorkflowUse]]:
+        """The workflows that used each of these keys in the last `days` (1 to 90), most
+        recently used first, at most `MAX_WORKFLOWS_LISTED` per key."""
+        today = self._check_days(days)
+        since = today - timedelta(days=days - 1)
+        found: dict[str, list[WorkflowUse]] = {key_id: [] for key_id in key_ids}
+        for use in await self._repo.workflow_uses(
+            actor.owner_id, key_ids, since, limit=MAX_WORKFLOWS_LISTED
+        ):
+            found.setdefault(use.key_id, []).append(use)
+        return found
+
+    def _check_days(self, days: int) -> date:
+        if not 1 <= days <= USAGE_DAYS_KEPT:
+            raise ValidationFailed("days", f"days must be between 1 and {USAGE_DAYS_KEPT}.")
+        return self._clock().date()
+
     async def reveal(self, actor: Actor, key: StoredKey, revealed_in: RevealedIn) -> str:
         """The full secret, for its owner's eyes. Every reveal is recorded; a reveal that cannot
         be recorded does not happen."""
@@ -263,6 +337,7 @@ class KeyService:
         description: str | None,
         *,
         is_default: bool,
+        expires_at: datetime | None = None,
     ) -> StoredKey:
         key_id = new_key_id()
         issued = self._vault.issue(owner_id=owner.owner_id, key_id=key_id)
@@ -276,6 +351,7 @@ class KeyService:
                 key_hash=issued.key_hash,
                 key_ciphertext=issued.ciphertext,
                 key_last_four=issued.last_four,
+                expires_at=expires_at,
             )
         )
         await owner.record_event(actor, EventKind.CREATED, created, at=self._clock())

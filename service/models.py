@@ -5,6 +5,8 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
+USER_AGENT_MAX = 256  # what is kept of a use's user agent
+WORKFLOW_ID_MAX = 200  # service.run_commands.WORKFLOW_ID_MAX
 LEAK_URL_MAX = 2048
 LEAK_SOURCE_MAX = 256
 
@@ -42,7 +44,11 @@ class ApiKey(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
     last_used_at = fields.DatetimeField(null=True)
+    # Where the latest use came from (written with `last_used_at`, by the tracker).
+    last_used_address = fields.CharField(max_length=64, null=True)
+    last_used_user_agent = fields.CharField(max_length=USER_AGENT_MAX, null=True)
     rotated_at = fields.DatetimeField(null=True)
+    expires_at = fields.DatetimeField(null=True)  # null: never (the default key never does)
     # Reported leaked (a secret-scanning partner found it in public): a key other than the
     # default is revoked; the default gets a new secret and keeps the report until its next
     # rotation.
@@ -76,6 +82,44 @@ class RetiredSecret(Model):
         indexes = (("api_key", "expires_at"),)
 
 
+class ApiKeyUsageDay(Model):
+    """How many times a key was used on one UTC day (written by the tracker's flushes; kept
+    for 90 days)."""
+
+    id = fields.BigIntField(primary_key=True)
+    api_key: fields.ForeignKeyRelation[ApiKey] = fields.ForeignKeyField(
+        "models.ApiKey", related_name="usage_days", on_delete=fields.CASCADE
+    )
+    api_key_id: str
+    day = fields.DateField()
+    uses = fields.IntField()
+
+    class Meta:
+        table = "api_key_usage_days"
+        unique_together = (("api_key", "day"),)
+        indexes = (("day",),)
+
+
+class ApiKeyWorkflowUse(Model):
+    """How many times a key was used to run one workflow on one UTC day, and the latest time
+    (written by the tracker's flushes; kept for 90 days)."""
+
+    id = fields.BigIntField(primary_key=True)
+    api_key: fields.ForeignKeyRelation[ApiKey] = fields.ForeignKeyField(
+        "models.ApiKey", related_name="workflow_uses", on_delete=fields.CASCADE
+    )
+    api_key_id: str
+    workflow_id = fields.CharField(max_length=WORKFLOW_ID_MAX)
+    day = fields.DateField()
+    uses = fields.IntField()
+    last_used_at = fields.DatetimeField()
+
+    class Meta:
+        table = "api_key_workflow_uses"
+        unique_together = (("api_key", "workflow_id", "day"),)
+        indexes = (("day",),)
+
+
 class ApiKeyEvent(Model):
     """One entry of a user's audit trail. No foreign key to the key: events outlive it."""
 
@@ -92,6 +136,7 @@ class ApiKeyEvent(Model):
     revealed_in = fields.CharField(max_length=16, null=True)  # REVEALED only
     leak_url = fields.CharField(max_length=LEAK_URL_MAX, null=True)  # LEAKED only
     leak_source = fields.CharField(max_length=LEAK_SOURCE_MAX, null=True)  # LEAKED only
+    key_expires_at = fields.DatetimeField(null=True)  # CREATED only: when the key expires
     client_address = fields.CharField(max_length=64, null=True)
     user_agent = fields.CharField(max_length=512, null=True)
     occurred_at = fields.DatetimeField()

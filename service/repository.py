@@ -10,7 +10,7 @@ import uuid
 from collections.abc import AsyncIterator, Collection, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 import orjson
@@ -23,13 +23,29 @@ from service.audit import Actor, Event, EventKind, RevealedIn
 from service.clock import utcnow
 from service.db import Engine
 from service.errors import NameTaken
-from service.models import ApiKey, ApiKeyEvent, Owner, RetiredSecret
+from service.models import (
+    ApiKey,
+    ApiKeyEvent,
+    ApiKeyUsageDay,
+    ApiKeyWorkflowUse,
+    Owner,
+    RetiredSecret,
+)
+from service.usage import UsageBatch
 
 # A retired secret answers EXPIRED (rather than UNKNOWN) for this long after its grace period.
 RETIRED_SECRET_MEMORY = timedelta(days=30)
 
 # Default key first, then oldest first; the id breaks ties between keys made in one instant.
 _ORDER = ("-is_default", "created_at", "id")
+
+
+@dataclass(frozen=True)
+class UseOrigin:
+    """Where a key's latest use came from."""
+
+    client_address: str | None
+    user_agent: str | None
 
 
 @dataclass(frozen=True)
@@ -59,6 +75,8 @@ class StoredKey:
     rotated_at: datetime | None
     revoked_at: datetime | None = None
     leak: Leak | None = None
+    expires_at: datetime | None = None
+    last_used_from: UseOrigin | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +90,7 @@ class SecretMatch:
     retired_until: datetime | None
     revoked: bool = False
     secret_hash: str = ""  # the stored lookup hash that matched
+    expires_at: datetime | None = None  # the key's own expiry (null: never)
 
 
 @dataclass(frozen=True)
@@ -87,6 +106,16 @@ class StoredSecret:
 
 
 @dataclass(frozen=True)
+class WorkflowUse:
+    """A workflow's uses of a key over some days, and the latest."""
+
+    key_id: str
+    workflow_id: str
+    uses: int
+    last_used_at: datetime
+
+
+@dataclass(frozen=True)
 class NewKey:
     id: str
     name: str
@@ -96,6 +125,7 @@ class NewKey:
     key_hash: str
     key_ciphertext: bytes
     key_last_four: str
+    expires_at: datetime | None = None
 
 
 def _stored(row: ApiKey) -> StoredKey:
@@ -114,7 +144,15 @@ def _stored(row: ApiKey) -> StoredKey:
         rotated_at=row.rotated_at,
         revoked_at=row.revoked_at,
         leak=_leak(row.leak_url, row.leak_source, row.leak_reported_at),
+        expires_at=row.expires_at,
+        last_used_from=_origin(row.last_used_at, row.last_used_address, row.last_used_user_agent),
     )
+
+
+def _origin(
+    last_used_at: datetime | str | None, address: str | None, user_agent: str | None
+) -> UseOrigin | None:
+    return None if last_used_at is None else UseOrigin(address, user_agent)
 
 
 def _leak(url: str | None, source: str | None, reported_at: datetime | None) -> Leak | None:
@@ -135,6 +173,7 @@ def _event(row: ApiKeyEvent) -> Event:
         occurred_at=row.occurred_at,
         leak_url=row.leak_url,
         leak_source=row.leak_source,
+        key_expires_at=row.key_expires_at,
     )
 
 
@@ -150,6 +189,7 @@ async def _insert_event(
     grace_seconds: int | None = None,
     revealed_in: RevealedIn | None = None,
     leak: Leak | None = None,
+    key_expires_at: datetime | None = None,
 ) -> None:
     await ApiKeyEvent.create(
         using_db=conn,
@@ -165,6 +205,7 @@ async def _insert_event(
         occurred_at=at,
         leak_url=leak.url if leak else None,
         leak_source=leak.source if leak else None,
+        key_expires_at=key_expires_at,
     )
 
 
@@ -190,10 +231,10 @@ def new_key_id() -> str:
 # hash under the current pepper or (during a rotation of the pepper) a previous one.
 _FIND_BY_SECRET_HASH = """
 SELECT k."id", k."owner_id", k."name", {no_time} AS "retired_until",
-       k."revoked_at" AS "revoked_at", k."key_hash" AS "secret_hash"
+       k."revoked_at" AS "revoked_at", k."key_hash" AS "secret_hash", k."expires_at" AS "expires_at"
   FROM "api_keys" k WHERE k."key_hash" IN ({hashes})
 UNION ALL
-SELECT k."id", k."owner_id", k."name", r."expires_at", r."revoked_at", r."key_hash"
+SELECT k."id", k."owner_id", k."name", r."expires_at", r."revoked_at", r."key_hash", k."expires_at"
   FROM "retired_secrets" r JOIN "api_keys" k ON k."id" = r."api_key_id"
  WHERE r."key_hash" IN ({hashes})
 LIMIT 1
@@ -209,20 +250,86 @@ def _find_by_secret_hash_sql(engine: Engine, count: int) -> str:
 _LIST_KEYS = (
     'SELECT "id", "owner_id", "name", "description", "is_default", "key_hash", "key_ciphertext",'
     ' "key_last_four", "created_at", "updated_at", "last_used_at", "rotated_at", "revoked_at",'
-    ' "leak_url", "leak_source", "leak_reported_at"'
+    ' "leak_url", "leak_source", "leak_reported_at", "expires_at", "last_used_address",'
+    ' "last_used_user_agent"'
     ' FROM "api_keys" WHERE "owner_id" = {p}'
     ' ORDER BY "is_default" DESC, "created_at" ASC, "id" ASC'
 )
 
 
-# "Last used" only moves forward; the owner comes back so that its list can be invalidated.
-_RECORD_LAST_USED = {
-    engine: (
-        f'UPDATE "api_keys" SET "last_used_at" = {p2} WHERE "id" = {p1}'
-        f' AND ("last_used_at" IS NULL OR "last_used_at" < {p2}) RETURNING "owner_id"'
-    )
-    for engine, p1, p2 in (("postgres", "$1", "$2"), ("sqlite", "?1", "?2"))
+# A flush of the usage tracker (`record_usage`): one statement per table on PostgreSQL (arrays
+# of the batch's rows), one per row on SQLite. "Last used" only moves forward, and the owner
+# comes back so that its list can be invalidated; counts are added to; a key deleted since its
+# uses were buffered is skipped (its usage went with it).
+_USAGE_SQL = {
+    "postgres": {
+        "latest": """
+UPDATE "api_keys" AS k
+   SET "last_used_at" = u."at", "last_used_address" = u."address",
+       "last_used_user_agent" = u."agent"
+  FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[])
+       AS u("id", "at", "address", "agent")
+ WHERE k."id" = u."id" AND (k."last_used_at" IS NULL OR k."last_used_at" < u."at")
+RETURNING k."owner_id"
+""",
+        "days": """
+INSERT INTO "api_key_usage_days" ("api_key_id", "day", "uses")
+SELECT u."id", u."day", u."uses"
+  FROM unnest($1::uuid[], $2::date[], $3::int[]) AS u("id", "day", "uses")
+  JOIN "api_keys" k ON k."id" = u."id"
+ ORDER BY u."id", u."day"
+ON CONFLICT ("api_key_id", "day")
+DO UPDATE SET "uses" = "api_key_usage_days"."uses" + EXCLUDED."uses"
+""",
+        "workflows": """
+INSERT INTO "api_key_workflow_uses" ("api_key_id", "workflow_id", "day", "uses", "last_used_at")
+SELECT u."id", u."workflow", u."day", u."uses", u."at"
+  FROM unnest($1::uuid[], $2::text[], $3::date[], $4::int[], $5::timestamptz[])
+       AS u("id", "workflow", "day", "uses", "at")
+  JOIN "api_keys" k ON k."id" = u."id"
+ ORDER BY u."id", u."workflow", u."day"
+ON CONFLICT ("api_key_id", "workflow_id", "day")
+DO UPDATE SET "uses" = "api_key_workflow_uses"."uses" + EXCLUDED."uses",
+              "last_used_at" = GREATEST("api_key_workflow_uses"."last_used_at",
+                                        EXCLUDED."last_used_at")""",
+    },
+    "sqlite": {
+        "latest": """
+UPDATE "api_keys" SET "last_used_at" = ?2, "last_used_address" = ?3, "last_used_user_agent" = ?4
+ WHERE "id" = ?1 AND ("last_used_at" IS NULL OR "last_used_at" < ?2)
+RETURNING "owner_id"
+""",
+        "days": """
+INSERT INTO "api_key_usage_days" ("api_key_id", "day", "uses")
+SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM "api_keys" WHERE "id" = ?1)
+ON CONFLICT ("api_key_id", "day") DO UPDATE SET "uses" = "uses" + excluded."uses"
+""",
+        "workflows": """
+INSERT INTO "api_key_workflow_uses" ("api_key_id", "workflow_id", "day", "uses", "last_used_at")
+SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM "api_keys" WHERE "id" = ?1)
+ON CONFLICT ("api_key_id", "workflow_id", "day")
+DO UPDATE SET "uses" = "uses" + excluded."uses",
+              "last_used_at" = MAX("last_used_at", excluded."last_used_at")""",
+    },
 }
+
+
+# The workflows that used some of an owner's keys since a day: summed over the days, the most
+# recent `limit` per key (a window function: one query for all the keys of a page).
+_WORKFLOW_USES = """
+SELECT "api_key_id", "workflow_id", "uses", "last_used_at" FROM (
+  SELECT w."api_key_id", w."workflow_id", SUM(w."uses") AS "uses",
+         MAX(w."last_used_at") AS "last_used_at",
+         ROW_NUMBER() OVER (
+           PARTITION BY w."api_key_id" ORDER BY MAX(w."last_used_at") DESC, w."workflow_id"
+         ) AS "rank"
+    FROM "api_key_workflow_uses" w JOIN "api_keys" k ON k."id" = w."api_key_id"
+   WHERE k."owner_id" = {owner} AND w."api_key_id" IN ({ids}) AND w."day" >= {since}
+   GROUP BY w."api_key_id", w."workflow_id"
+) AS "ranked"
+WHERE "rank" <= {limit}
+ORDER BY "api_key_id", "rank"
+"""
 
 
 def _batches(owner_ids: Sequence[str]) -> Iterator[str]:
@@ -257,6 +364,10 @@ def _stored_row(row: Mapping[str, Any]) -> StoredKey:
         rotated_at=_aware(row["rotated_at"]),
         revoked_at=_aware(row["revoked_at"]),
         leak=_leak(row["leak_url"], row["leak_source"], _aware(row["leak_reported_at"])),
+        expires_at=_aware(row["expires_at"]),
+        last_used_from=_origin(
+            row["last_used_at"], row["last_used_address"], row["last_used_user_agent"]
+        ),
     )
 
 
@@ -301,7 +412,7 @@ class KeyRepository:
         self._engine = engine
         self._find_by_secret_hash: dict[int, str] = {}  # number of hashes -> its SQL
         self._list_keys = _LIST_KEYS.format(p="$1" if engine == "postgres" else "?")
-        self._record_last_used = _RECORD_LAST_USED[engine]
+        self._usage_sql = {name: sql.strip() for name, sql in _USAGE_SQL[engine].items()}
         self._rewrite_retired = (
             'UPDATE "retired_secrets" SET "key_hash" = {0}1, "key_ciphertext" = {0}2'
             ' WHERE "key_hash" = {0}3'.format("$" if engine == "postgres" else "?")
@@ -341,6 +452,7 @@ class KeyRepository:
             _aware(row["retired_until"]),
             revoked=row["revoked_at"] is not None,
             secret_hash=row["secret_hash"],
+            expires_at=_aware(row["expires_at"]),
         )
 
     async def stored_secrets(
@@ -396,6 +508,43 @@ class KeyRepository:
                     done.append(stored)
         return done
 
+    async def usage_days(
+        self, owner_id: str, key_ids: Sequence[str], since: date
+    ) -> list[tuple[str, date, int]]:
+        """(key id, day, uses) of the owner's keys among `key_ids`, from `since` on."""
+        ids = [pk for pk in (_uuid(k) for k in key_ids) if pk is not None]
+        rows = await ApiKeyUsageDay.filter(
+            api_key__owner_id=owner_id, api_key_id__in=ids, day__gte=since
+        ).values_list("api_key_id", "day", "uses")
+        return [(str(key_id), day, uses) for key_id, day, uses in rows]
+
+    async def workflow_uses(
+        self, owner_id: str, key_ids: Sequence[str], since: date, *, limit: int
+    ) -> list[WorkflowUse]:
+        """Per key among `key_ids` (the owner's), the workflows that used it from `since` on:
+        uses and latest time, the `limit` most recent per key, most recent first."""
+        ids = [str(pk) for pk in (_uuid(k) for k in key_ids) if pk is not None]
+        if not ids:
+            return []
+        mark = "$" if self._engine == "postgres" else "?"  # numbered, on both engines
+        sql = _WORKFLOW_USES.format(
+            owner=f"{mark}1",
+            since=f"{mark}2",
+            ids=", ".join(f"{mark}{n}" for n in range(3, len(ids) + 3)),
+            limit=limit,
+        )
+        parameters: list[Any] = [owner_id, since, *ids]
+        _, rows = await connections.get(self._engine).execute_query(sql, parameters)
+        return [
+            WorkflowUse(
+                str(row["api_key_id"]),
+                row["workflow_id"],
+                int(row["uses"]),
+                _required(_aware(row["last_used_at"])),
+            )
+            for row in rows
+        ]
+
     async def record_reveal(
         self, actor: Actor, key: StoredKey, revealed_in: RevealedIn, at: datetime
     ) -> None:
@@ -412,16 +561,74 @@ class KeyRepository:
         rows = await query.order_by("-id").limit(limit)
         return [_event(row) for row in rows]
 
-    async def record_last_used(self, uses: Mapping[str, datetime]) -> None:
-        """One monotonic UPDATE per key, in one transaction: `last_used_at` never moves back,
-        so processes flushing concurrently (or a retried batch) cannot undo a later use. On
-        PostgreSQL the owners whose lists changed are announced (on commit) to every process."""
+    async def record_usage(self, batch: UsageBatch, *, prune_before: date | None) -> None:
+        """A tracker flush, in one transaction: each key's latest use (and where it came from),
+        its uses per day, its uses per workflow and day; each touched row written once. Usage
+        before `prune_before` is deleted. On PostgreSQL the owners whose lists changed are
+        announced (on commit) to every process."""
+        latest = sorted(batch.latest.items())
+        days = sorted(batch.days.items())
+        workflows = sorted(batch.workflows.items())
+        sql = self._usage_sql
         owners: set[str] = set()
         async with in_transaction() as conn:
-            for key_id, at in uses.items():
+            if self._engine == "postgres":
                 # execute_query would drop the RETURNING rows of an UPDATE; this form keeps them.
-                rows = await conn.execute_query_dict(self._record_last_used, [key_id, at])
+                rows = await conn.execute_query_dict(
+                    sql["latest"],
+                    [
+                        [key_id for key_id, _ in latest],
+                        [at for _, (at, _) in latest],
+                        [use.client_address for _, (_, use) in latest],
+                        [use.user_agent for _, (_, use) in latest],
+                    ],
+                )
                 owners.update(row["owner_id"] for row in rows)
+                if days:
+                    await conn.execute_query(
+                        sql["days"],
+                        [
+                            list(column)
+                            for column in zip(
+                                *((key_id, day, uses) for (key_id, day), uses in days), strict=True
+                            )
+                        ],
+                    )
+                if workflows:
+                    await conn.execute_query(
+                        sql["workflows"],
+                        [
+                            list(column)
+                            for column in zip(
+                                *(
+                                    (key_id, workflow, day, counted.uses, counted.last_used_at)
+                                    for (key_id, workflow, day), counted in workflows
+                                ),
+                                strict=True,
+                            )
+                        ],
+                    )
+            else:
+                for key_id, (at, use) in latest:
+                    rows = await conn.execute_query_dict(
+                        sql["latest"], [key_id, at, use.client_address, use.user_agent]
+                    )
+                    owners.update(row["owner_id"] for row in rows)
+                if days:
+                    await conn.execute_many(
+                        sql["days"], [[key_id, day, uses] for (key_id, day), uses in days]
+                    )
+                if workflows:
+                    await conn.execute_many(
+                        sql["workflows"],
+                        [
+                            [key_id, workflow, day, counted.uses, counted.last_used_at]
+                            for (key_id, workflow, day), counted in workflows
+                        ],
+                    )
+            if prune_before is not None:
+                for model in (ApiKeyUsageDay, ApiKeyWorkflowUse):
+                    await model.filter(day__lt=prune_before).using_db(conn).delete()
             if self._announce and owners:
                 for payload in _batches(sorted(owners)):
                     await conn.execute_query(
@@ -517,6 +724,7 @@ class LockedOwner:
                 key_hash=key.key_hash,
                 key_ciphertext=key.key_ciphertext,
                 key_last_four=key.key_last_four,
+                expires_at=key.expires_at,
             )
         except IntegrityError:
             # The lock makes this unreachable through the use cases; the constraint still holds.
@@ -581,7 +789,8 @@ class LockedOwner:
         grace_seconds: int | None = None,
         leak: Leak | None = None,
     ) -> None:
-        """An event, written in this transaction: it commits with the change, or not at all."""
+        """An event, written in this transaction: it commits with the change, or not at all.
+        A creation records when the key expires."""
         await _insert_event(
             self._conn,
             actor,
@@ -592,6 +801,7 @@ class LockedOwner:
             changed_fields=changed_fields,
             grace_seconds=grace_seconds,
             leak=leak,
+            key_expires_at=key.expires_at if kind is EventKind.CREATED else None,
         )
 
     async def delete(self, key_id: str) -> None:

@@ -32,6 +32,7 @@ from service.answers import (
 )
 from service.db import is_unavailable
 from service.ratelimit import FailureLimits
+from service.usage import Use, usage_user_agent, usage_workflow_id
 from service.verification import KeyVerifier
 
 MAX_BODY_BYTES = 4096
@@ -115,8 +116,13 @@ class VerifyEndpoint:
             self._count("RATE_LIMITED")
             return too_many_failures(wait)
 
+        use = Use(
+            usage_workflow_id(body.get("workflowId")),
+            client,
+            usage_user_agent(body.get("userAgent")),
+        )
         try:
-            verdict = await self._verifier.verify(key)
+            verdict = await self._verifier.verify(key, use)
         except Exception as exc:
             if not is_unavailable(exc):
                 raise

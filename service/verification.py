@@ -14,12 +14,13 @@ from service.keycache import VerifiedKeys
 from service.repository import KeyRepository
 from service.security import KeyVault
 from service.tracker import UsageTracker
+from service.usage import NO_USE, Use
 
 
 class Refusal(StrEnum):
     MALFORMED = "MALFORMED"  # wrong prefix, length, alphabet or checksum: not one of our keys
     UNKNOWN = "UNKNOWN"  # well formed, but no such key (never issued, deleted, or rotated long ago)
-    EXPIRED = "EXPIRED"  # a key's former secret whose grace period after a rotation is over
+    EXPIRED = "EXPIRED"  # past the key's expiry, or a former secret past its grace period
     REVOKED = "REVOKED"  # reported leaked by a secret-scanning partner
 
 
@@ -59,7 +60,9 @@ class KeyVerifier:
     def well_formed(self, candidate: str) -> bool:
         return self._vault.format.is_well_formed(candidate)
 
-    async def verify(self, candidate: str) -> Verdict:
+    async def verify(self, candidate: str, use: Use = NO_USE) -> Verdict:
+        """The verdict on a presented key; a valid one is a use of it (`use` says what for and
+        where from)."""
         if not self.well_formed(candidate):
             return Verdict(Refusal.MALFORMED)
         key_hash = self._vault.lookup_hash(candidate)
@@ -77,5 +80,7 @@ class KeyVerifier:
         now = self._clock()
         if match.retired_until is not None and match.retired_until <= now:
             return Verdict(Refusal.EXPIRED)
-        self._tracker.record(match.key_id, now)
+        if match.expires_at is not None and match.expires_at <= now:
+            return Verdict(Refusal.EXPIRED)  # checked on every use, cached ones included
+        self._tracker.record(match.key_id, now, use)
         return Verdict(key_id=match.key_id, owner_id=match.owner_id, name=match.name)

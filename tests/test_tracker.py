@@ -1,31 +1,36 @@
-"""The last-used tracker, against a store that records what it is asked to write."""
+"""The usage tracker, against a store that records what it is asked to write."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+import contextlib
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from service.tracker import UsageTracker
+from service.tracker import USAGE_DAYS_KEPT, UsageTracker
+from service.usage import UsageBatch, Use, WorkflowUses
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 class RecordingStore:
     def __init__(self) -> None:
-        self.batches: list[dict[str, datetime]] = []
+        self.batches: list[dict[str, datetime]] = []  # each flush's latest use per key
+        self.written: list[UsageBatch] = []
+        self.pruned: list[date | None] = []
         self.fail_next = 0
         self.block: asyncio.Event | None = None
 
-    async def record_last_used(self, uses: Mapping[str, datetime]) -> None:
+    async def record_usage(self, batch: UsageBatch, *, prune_before: date | None) -> None:
         if self.block is not None:
             await self.block.wait()
         if self.fail_next:
             self.fail_next -= 1
             raise ConnectionError("database unavailable")
-        self.batches.append(dict(uses))
+        self.batches.append({key_id: at for key_id, (at, _) in batch.latest.items()})
+        self.written.append(batch)
+        self.pruned.append(prune_before)
 
 
 def tracker(store: RecordingStore, flush_seconds: float = 60, max_keys: int = 1000) -> UsageTracker:
@@ -144,3 +149,67 @@ async def test_stopping_retries_a_failing_final_flush() -> None:
         t.record("k", T0)
         store.fail_next = 1
     assert store.batches == [{"k": T0}]
+
+
+async def test_uses_are_counted_per_day_and_per_workflow_with_where_the_latest_came_from() -> None:
+    store = RecordingStore()
+    t = tracker(store)
+    day_two = T0 + timedelta(days=1)
+    for n in range(9):
+        t.record("k", T0 + timedelta(seconds=n), Use(f"wf-{n % 3}", "203.0.113.1", "cli/1"))
+    t.record("k", day_two, Use("wf-0", "198.51.100.2", "cli/2"))
+    t.record("k", day_two + timedelta(seconds=1))  # no workflow named
+    await t.flush()
+    batch = store.written[0]
+    assert batch.latest == {"k": (day_two + timedelta(seconds=1), Use())}
+    assert batch.days == {("k", T0.date()): 9, ("k", day_two.date()): 2}
+    assert batch.workflows == {
+        ("k", "wf-0", T0.date()): WorkflowUses(3, T0 + timedelta(seconds=6)),
+        ("k", "wf-1", T0.date()): WorkflowUses(3, T0 + timedelta(seconds=7)),
+        ("k", "wf-2", T0.date()): WorkflowUses(3, T0 + timedelta(seconds=8)),
+        ("k", "wf-0", day_two.date()): WorkflowUses(1, day_two),
+    }
+
+
+async def test_a_failed_flush_keeps_every_count_merged_with_newer_uses() -> None:
+    store = RecordingStore()
+    t = tracker(store)
+    t.record("k", T0, Use("wf", "a", "ua"))
+    store.fail_next = 1
+    with pytest.raises(ConnectionError):
+        await t.flush()
+    t.record("k", T0 + timedelta(seconds=1), Use("wf", "b", "ua"))
+    await t.flush()
+    batch = store.written[0]
+    assert batch.days == {("k", T0.date()): 2}
+    assert batch.workflows == {("k", "wf", T0.date()): WorkflowUses(2, T0 + timedelta(seconds=1))}
+    assert batch.latest["k"][1].client_address == "b"
+
+
+async def test_days_and_workflows_count_toward_the_early_flush_limit() -> None:
+    store = RecordingStore()
+    t = tracker(store, max_keys=4)
+    loop = asyncio.ensure_future(t.run())
+    try:
+        t.record("k", T0, Use("wf-1"))  # 3 entries: the key, its day, one workflow
+        await asyncio.sleep(0.05)
+        assert store.written == []
+        t.record("k", T0, Use("wf-2"))  # a fourth: flushed without waiting for the interval
+        for _ in range(100):
+            if store.written:
+                break
+            await asyncio.sleep(0.01)
+        assert len(store.written[0].workflows) == 2
+    finally:
+        loop.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await loop
+
+
+async def test_old_usage_is_pruned_at_most_once_an_hour() -> None:
+    store = RecordingStore()
+    t = UsageTracker(store, flush_seconds=60, max_buffered_keys=100, clock=lambda: T0)
+    for _ in range(3):
+        t.record("k", T0)
+        await t.flush()
+    assert store.pruned == [T0.date() - timedelta(days=USAGE_DAYS_KEPT), None, None]

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError
 from starlette.requests import Request
+from strawberry.dataloader import DataLoader
 
 from service.audit import Actor
 from service.auth import Principal
 from service.keys import KeyService
+from service.repository import WorkflowUse
 from service.run_commands import RunCommands
 
 
@@ -38,6 +43,43 @@ class Context:
     principal: Principal | None
     keys: KeyService
     run_commands: RunCommands
+    # Per request: the usage of every key a list shows, loaded in one query per field.
+    _loaders: dict[str, DataLoader[tuple[str, int], Any]] = field(default_factory=dict)
+
+    async def usage(self, key_id: str, days: int) -> list[tuple[date, int]]:
+        found: list[tuple[date, int]] = await self._loader("usage", self.keys.usage).load(
+            (key_id, days)
+        )
+        return found
+
+    async def used_by(self, key_id: str, days: int) -> list[WorkflowUse]:
+        found: list[WorkflowUse] = await self._loader("used_by", self.keys.used_by).load(
+            (key_id, days)
+        )
+        return found
+
+    def _loader(
+        self,
+        name: str,
+        fetch: Callable[[Actor, Sequence[str], int], Awaitable[Mapping[str, Any]]],
+    ) -> DataLoader[tuple[str, int], Any]:
+        """A DataLoader batching (key id, days) look-ups into one call of `fetch` per `days`."""
+        loader = self._loaders.get(name)
+        if loader is None:
+            actor = self.actor()
+
+            async def load(wanted: list[tuple[str, int]]) -> list[Any]:
+                by_days: dict[int, list[str]] = {}
+                for key_id, days in wanted:
+                    by_days.setdefault(days, []).append(key_id)
+                found: dict[tuple[str, int], Any] = {}
+                for days, key_ids in by_days.items():
+                    for key_id, value in (await fetch(actor, key_ids, days)).items():
+                        found[key_id, days] = value
+                return [found[item] for item in wanted]
+
+            loader = self._loaders[name] = DataLoader(load_fn=load)
+        return loader
 
     def actor(self) -> Actor:
         """The caller; refuses the whole field when nobody is signed in."""

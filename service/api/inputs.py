@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import strawberry
 
 
@@ -9,6 +11,11 @@ import strawberry
 class CreateApiKeyInput:
     name: str
     description: str | None = None
+    expires_at: datetime | None = strawberry.field(
+        default=None,
+        description="When the key stops working: in the future, at most 366 days ahead."
+        " Omitted or null: never.",
+    )
 
 
 @strawberry.input(description="Omitted fields stay unchanged; `description: null` clears it.")

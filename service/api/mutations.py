@@ -52,7 +52,7 @@ class Mutation:
         keys = info.context.keys
         try:
             stored = await keys.create_key(
-                info.context.session_actor(), input.name, input.description
+                info.context.session_actor(), input.name, input.description, input.expires_at
             )
         except ApiKeyError as exc:
             return user_error(exc)  # type: ignore[return-value]

@@ -19,7 +19,7 @@ from service.api.types import (
     RunCommand,
     RunMethod,
 )
-from service.errors import ApiKeyError, KeyRevoked, NotFound, ValidationFailed
+from service.errors import ApiKeyError, NotFound, ValidationFailed
 from service.run_commands import RunMethod as RunMethodValue
 from service.run_commands import clean_workflow_id
 
@@ -48,7 +48,8 @@ class Query:
     @strawberry.field(
         description="The command that runs a workflow with one of your keys (the default key"
         " when `apiKeyId` is omitted). Errors: NOT_FOUND for a key that is not yours,"
-        " KEY_REVOKED for a key found in public, VALIDATION_FAILED for an unusable workflow id."
+        " KEY_REVOKED for a key found in public, KEY_EXPIRED for a key past its expiry,"
+        " VALIDATION_FAILED for an unusable workflow id."
     )
     async def workflow_run_command(
         self,
@@ -67,8 +68,7 @@ class Query:
                 stored = found
             else:
                 raise NotFound()
-            if stored.revoked_at is not None:
-                raise KeyRevoked()
+            keys.check_usable(stored)
         except ApiKeyError as exc:
             raise QueryRefused(exc) from None
         return RunCommand(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import datetime
 from enum import Enum
 
@@ -14,6 +15,26 @@ from service.audit import Event, EventKind, RevealedIn
 from service.keys import KeyService
 from service.repository import StoredKey
 from service.run_commands import RunMethod as RunMethodValue
+from service.tracker import USAGE_DAYS_KEPT
+
+
+@strawberry.type(description="A key's uses on one UTC day.")
+class ApiKeyUsageDay:
+    date: dt.date
+    uses: int
+
+
+@strawberry.type(description="A workflow that used a key: how often, and when last.")
+class ApiKeyWorkflowUse:
+    workflow_id: strawberry.ID
+    uses: int
+    last_used_at: dt.datetime
+
+
+@strawberry.type(description="Where a key's latest use came from.")
+class ApiKeyUseOrigin:
+    client_address: str | None
+    user_agent: str | None
 
 
 @strawberry.type(description="Where a secret-scanning partner found a key in public.")
@@ -38,6 +59,13 @@ class ApiKey:
     updated_at: datetime
     last_used_at: datetime | None = strawberry.field(description="Null when never used.")
     rotated_at: datetime | None = strawberry.field(description="Null when never rotated.")
+    expires_at: datetime | None = strawberry.field(
+        description="When the key stops working; null for a key that never expires (the"
+        " default key never does)."
+    )
+    last_used_from: ApiKeyUseOrigin | None = strawberry.field(
+        description="Where the latest use came from; null when the key was never used."
+    )
     revoked_at: datetime | None = strawberry.field(
         description="When the key was revoked, having been found in public; null while it works."
         " A revoked key can be renamed or deleted, never used again."
@@ -56,6 +84,31 @@ class ApiKey:
         actor = info.context.session_actor()
         return await info.context.keys.reveal(actor, self.stored, RevealedIn.API_KEY)
 
+    @strawberry.field(
+        description="Uses per UTC day over the last `days` (1 to 90), oldest first, today"
+        " included, days without use too."
+    )
+    async def usage(self, info: Info, days: int = 30) -> list[ApiKeyUsageDay]:
+        _check_days(days)
+        found = await info.context.usage(self.stored.id, days)
+        return [ApiKeyUsageDay(date=day, uses=uses) for day, uses in found]
+
+    @strawberry.field(
+        description="The workflows that used the key in the last `days` (1 to 90), most"
+        " recently used first, at most 50."
+    )
+    async def used_by(self, info: Info, days: int = 30) -> list[ApiKeyWorkflowUse]:
+        _check_days(days)
+        found = await info.context.used_by(self.stored.id, days)
+        return [
+            ApiKeyWorkflowUse(
+                workflow_id=strawberry.ID(use.workflow_id),
+                uses=use.uses,
+                last_used_at=use.last_used_at,
+            )
+            for use in found
+        ]
+
     @classmethod
     def of(cls, stored: StoredKey, keys: KeyService) -> ApiKey:
         return cls(
@@ -68,6 +121,15 @@ class ApiKey:
             updated_at=stored.updated_at,
             last_used_at=stored.last_used_at,
             rotated_at=stored.rotated_at,
+            expires_at=stored.expires_at,
+            last_used_from=(
+                ApiKeyUseOrigin(
+                    client_address=stored.last_used_from.client_address,
+                    user_agent=stored.last_used_from.user_agent,
+                )
+                if stored.last_used_from
+                else None
+            ),
             revoked_at=stored.revoked_at,
             leak=(
                 ApiKeyLeak(
@@ -79,6 +141,13 @@ class ApiKey:
                 else None
             ),
             stored=stored,
+        )
+
+
+def _check_days(days: int) -> None:
+    if not 1 <= days <= USAGE_DAYS_KEPT:
+        raise QueryRefused(
+            errors.ValidationFailed("days", f"days must be between 1 and {USAGE_DAYS_KEPT}.")
         )
 
 
@@ -96,6 +165,7 @@ class UserErrorCode(Enum):
     NOT_DEFAULT_KEY = "NOT_DEFAULT_KEY"
     DEFAULT_KEY_UNDELETABLE = "DEFAULT_KEY_UNDELETABLE"
     KEY_REVOKED = "KEY_REVOKED"
+    KEY_EXPIRED = "KEY_EXPIRED"
 
 
 @strawberry.interface(description="A refusal the user can act on; `message` is safe to show.")
@@ -160,6 +230,7 @@ def user_error(exc: errors.ApiKeyError) -> UserError:
 # Refusals only queries answer with (as GraphQL errors): no mutation's union has them.
 _QUERY_ONLY_CODES: dict[type[errors.ApiKeyError], UserErrorCode] = {
     errors.KeyRevoked: UserErrorCode.KEY_REVOKED,
+    errors.KeyExpired: UserErrorCode.KEY_EXPIRED,
 }
 
 
@@ -223,6 +294,9 @@ class ApiKeyEvent:
     leak_source: str | None = strawberry.field(
         description="LEAKED: what kind of place it was found in."
     )
+    key_expires_at: datetime | None = strawberry.field(
+        description="CREATED: when the key expires (null: never)."
+    )
 
     @classmethod
     def of(cls, event: Event) -> ApiKeyEvent:
@@ -239,6 +313,7 @@ class ApiKeyEvent:
             occurred_at=event.occurred_at,
             leak_url=event.leak_url,
             leak_source=event.leak_source,
+            key_expires_at=event.key_expires_at,
         )
 
 

@@ -29,6 +29,7 @@ from service.keys import KeyService
 from service.metrics import Metrics
 from service.ratelimit import FailureLimits
 from service.run_commands import RunCommands
+from service.usage import Use, usage_user_agent
 from service.verification import KeyVerifier, Refusal
 
 logger = logging.getLogger("apikeys.graphql")
@@ -91,7 +92,8 @@ class GraphQLView(GraphQL[Context, None]):
         if (wait := await self._limits.check(client)) is not None:
             return too_many_failures(wait)
         try:
-            principal, verdict = await key_principal(key, self._verifier)
+            use = Use(None, client, usage_user_agent(request.headers.get("user-agent")))
+            principal, verdict = await key_principal(key, self._verifier, use)
         except Exception as exc:
             if not is_unavailable(exc):
                 raise

@@ -8,12 +8,14 @@ from typing import Any
 import httpx
 import pytest
 from starlette.applications import Starlette
+from tortoise import connections
 
 from service.db import engine_of
 from service.repository import KeyRepository
 from service.security import KeyFormat, KeyVault
 from service.settings import Settings
 from service.tracker import UsageTracker
+from service.usage import Use
 from service.verification import KeyVerifier
 from tests.api.documents import CREATE, DELETE, LIST, ROTATE, UPDATE
 from tests.conftest import TEST_SERVICE_TOKEN, Api, FakeClock, StatementLog
@@ -170,33 +172,62 @@ def idle_verifier(settings: Settings) -> tuple[KeyVerifier, UsageTracker]:
     return KeyVerifier(repository, vault, tracker), tracker
 
 
-async def test_ten_thousand_uses_of_one_key_cost_one_write(
+async def test_ten_thousand_uses_across_three_workflows_cost_one_flushs_rows(
     api: Api, settings: Settings, sql: StatementLog
 ) -> None:
     key = await default_key(api)
     verifier, tracker = idle_verifier(settings)
     sql.clear()
-    for _ in range(10_000):
-        assert (await verifier.verify(key["key"])).valid
+    for n in range(10_000):
+        use = Use(f"workflow-{n % 3}", "203.0.113.7", "blk-cli/2.1")
+        assert (await verifier.verify(key["key"], use)).valid
     assert len(sql.matching(r"^SELECT")) == 10_000
     assert sql.matching(r"^(UPDATE|INSERT|DELETE)") == []
     await tracker.flush()
-    writes = sql.matching(r"^(UPDATE|INSERT|DELETE)")
-    assert len(writes) == 1 and '"api_keys"' in writes[0] and "last_used_at" in writes[0]
-    assert (await default_key(api))["lastUsedAt"] is not None
+    # One statement per table (on SQLite executed once per row), one flush's rows: the key's
+    # last use, one day, three workflows.
+    writes = sql.matching(r"^(UPDATE|INSERT)")
+    assert len(writes) == 3, writes
+    rows = await usage_rows(settings, key["id"])
+    assert rows["days"] == [(1, 10_000)]
+    assert sorted(uses for _, uses in rows["workflows"]) == [3333, 3333, 3334]
+    listed = await default_key(api)
+    assert listed["lastUsedAt"] is not None
 
 
-async def test_uses_of_k_keys_cost_k_writes_per_flush(
+async def usage_rows(settings: Settings, key_id: str) -> dict[str, list[tuple[Any, int]]]:
+    conn = connections.get(engine_of(settings.database_url))
+    _, days = await conn.execute_query(
+        'SELECT COUNT(*) AS "n", SUM("uses") AS "uses" FROM "api_key_usage_days"'
+        ' WHERE "api_key_id" = '
+        + ("$1" if engine_of(settings.database_url) == "postgres" else "?"),
+        [key_id],
+    )
+    _, workflows = await conn.execute_query(
+        'SELECT "workflow_id", "uses" FROM "api_key_workflow_uses" WHERE "api_key_id" = '
+        + ("$1" if engine_of(settings.database_url) == "postgres" else "?"),
+        [key_id],
+    )
+    return {
+        "days": [(int(r["n"]), int(r["uses"])) for r in days],
+        "workflows": [(r["workflow_id"], int(r["uses"])) for r in workflows],
+    }
+
+
+async def test_uses_of_k_keys_cost_k_rows_per_flush(
     api: Api, settings: Settings, sql: StatementLog
 ) -> None:
-    secrets = [(await default_key(api, user=f"user{n}"))["key"] for n in range(7)]
+    keys = [await default_key(api, user=f"user{n}") for n in range(7)]
     verifier, tracker = idle_verifier(settings)
     sql.clear()
     for _ in range(50):
-        for secret in secrets:
-            await verifier.verify(secret)
+        for key in keys:
+            await verifier.verify(key["key"])
     await tracker.flush()
-    assert len(sql.matching(r"^UPDATE")) == 7
+    postgres = settings.database_url.startswith("postgres")
+    assert len(sql.matching(r"^UPDATE")) == (1 if postgres else 7)
+    for key in keys:
+        assert (await usage_rows(settings, key["id"]))["days"] == [(1, 50)]
 
 
 async def test_last_used_never_moves_backwards(app: Starlette, api: Api, clock: FakeClock) -> None:
