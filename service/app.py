@@ -103,8 +103,8 @@ def create_app(
             stack.push_async_callback(limits.aclose)
             yield
 
-    # The only route that reads large bodies: the verify endpoint holds its own to 4 KiB, and
-    # nothing else reads a body.
+    # The only route that reads large bodies under this limit: the verify endpoint holds its
+    # own to 4 KiB, the secret-scanning endpoint to 1 MiB, and nothing else reads a body.
     graphql_endpoint = BodySizeLimit(graphql, max_bytes=MAX_BODY_BYTES)
     app = Starlette(
         routes=[

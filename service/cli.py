@@ -176,6 +176,12 @@ async def _rotate(settings: Settings, *, check: bool, batch_size: int) -> int:
                     else ""
                 )
             )
+            if count.unreadable:
+                print(
+                    f"apikeys: {count.unreadable:,} stored secrets open under no configured"
+                    " encryption key",
+                    file=sys.stderr,
+                )
             return 1 if count.still_dependent else 0
 
         def progress(count: RotationCount) -> None:
@@ -196,6 +202,13 @@ async def _rotate(settings: Settings, *, check: bool, batch_size: int) -> int:
                 else ""
             )
         )
+        if count.unreadable:
+            print(
+                f"apikeys: {count.unreadable:,} stored secrets open under no configured"
+                " encryption key: they were left as they are",
+                file=sys.stderr,
+            )
+            return 1
         return 0
     finally:
         await Tortoise.close_connections()

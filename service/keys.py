@@ -207,21 +207,27 @@ class KeyService:
         who told us (its address and user agent go into the owner's audit trail)."""
         if not self._vault.format.is_well_formed(token):
             return False
-        match = await self._repo.find_by_secret_hash(self._vault.lookup_hashes(token))
-        if match is None:
+        hashes = self._vault.lookup_hashes(token)
+        found = await self._repo.find_by_secret_hash(hashes)
+        if found is None:
             return False
-        actor = Actor(match.owner_id, reporter.client_address, reporter.user_agent)
-        async with self._repo.locked(match.owner_id) as owner:
-            target = next((k for k in await owner.keys() if k.id == match.key_id), None)
-            if target is None:  # deleted meanwhile: it works no more
+        actor = Actor(found.owner_id, reporter.client_address, reporter.user_agent)
+        async with self._repo.locked(found.owner_id) as owner:
+            # Looked up again under the owner's lock: what the keys hold now (a rotation, a
+            # deletion or another report of the same secret may have come first).
+            match = await owner.find_secret(self._repo, hashes)
+            if match is None:  # deleted meanwhile: it works no more
                 return False
             if match.revoked:
                 return True  # reported before
+            target = next(k for k in await owner.keys() if k.id == match.key_id)
             now = self._clock()
             leak = Leak(url, source, now)
             if match.retired_until is not None:
+                # A secret the key had before a rotation: it stops; the key's current secret
+                # is not the one found, so the key itself is not marked.
                 await owner.revoke_retired_secret(target.id, match.secret_hash, at=now)
-                reported = await owner.update(target.id, **_leak_fields(leak))
+                reported: StoredKey | None = target
             elif target.is_default:
                 reported = await self._new_secret(
                     owner, target, now=now, until=now, revoked=True, leak=leak

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 from prometheus_client import (
     CollectorRegistry,
@@ -31,6 +32,23 @@ MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 _GAUGE_SECONDS = 1.0
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+def _forget_dead_workers(directory: str) -> None:
+    """A worker that was killed (and restarted by uvicorn) never marked itself dead: its live
+    gauges would count forever. Each new worker marks those of processes that are gone."""
+    pids: set[int] = set()
+    for path in Path(directory).glob("*.db"):
+        number = path.stem.rpartition("_")[2]
+        if number.isdigit():
+            pids.add(int(number))
+    for pid in pids:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            multiprocess.mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]
+        except PermissionError:
+            pass  # alive, someone else's
 
 
 def multiprocess_mode() -> bool:
@@ -144,6 +162,7 @@ class Metrics:
         if not self._multiprocess:
             yield
             return
+        _forget_dead_workers(os.environ[MULTIPROCESS_DIR])
         try:
             async with background(self._set_gauges_every_second, "apikeys-metrics"):
                 yield

@@ -433,15 +433,18 @@ class KeyRepository:
         row = await ApiKey.get_or_none(owner_id=owner_id, id=pk)
         return _stored(row) if row else None
 
-    async def find_by_secret_hash(self, key_hashes: Sequence[str]) -> SecretMatch | None:
+    async def find_by_secret_hash(
+        self, key_hashes: Sequence[str], conn: BaseDBAsyncClient | None = None
+    ) -> SecretMatch | None:
         """The key whose current or retired secret has one of these lookup hashes (a secret's
-        hash under each pepper the service knows)."""
+        hash under each pepper the service knows); on `conn`, inside a transaction, if given."""
         sql = self._find_by_secret_hash.get(len(key_hashes))
         if sql is None:
             sql = self._find_by_secret_hash[len(key_hashes)] = _find_by_secret_hash_sql(
                 self._engine, len(key_hashes)
             )
-        _, rows = await connections.get(self._engine).execute_query(sql, list(key_hashes))
+        conn = conn or connections.get(self._engine)
+        _, rows = await conn.execute_query(sql, list(key_hashes))
         if not rows:
             return None
         row = rows[0]
@@ -493,6 +496,11 @@ class KeyRepository:
         change left it (no lost update). Returns the secrets rewritten."""
         done: list[StoredSecret] = []
         async with in_transaction() as conn:
+            # The owners' locks, as every change to their keys takes them (in one order, so
+            # that two rewriters cannot deadlock): no rotation or leak report of these keys
+            # runs between what this reads and what it writes. (SQLite serialises writers.)
+            owners = sorted({stored.owner_id for stored, _, _ in rewrites})
+            await Owner.filter(id__in=owners).order_by("id").select_for_update().using_db(conn)
             for stored, new_hash, ciphertext in rewrites:
                 if stored.retired_until is None:
                     changed = (
@@ -700,6 +708,14 @@ class LockedOwner:
     def _keys(self) -> Any:
         return ApiKey.filter(owner_id=self.owner_id).using_db(self._conn)
 
+    async def find_secret(
+        self, repository: KeyRepository, key_hashes: Sequence[str]
+    ) -> SecretMatch | None:
+        """`KeyRepository.find_by_secret_hash`, inside this transaction (after the lock): what
+        the owner's keys hold now, not what they held before."""
+        match = await repository.find_by_secret_hash(key_hashes, self._conn)
+        return match if match is not None and match.owner_id == self.owner_id else None
+
     async def keys(self) -> Sequence[StoredKey]:
         rows = await self._keys().order_by(*_ORDER)
         return [_stored(row) for row in rows]
@@ -775,7 +791,8 @@ class LockedOwner:
         """A key's former secret reported leaked: it answers REVOKED from now on."""
         await self._changing(key_id)
         retired = RetiredSecret.filter(api_key_id=key_id, key_hash=key_hash).using_db(self._conn)
-        await retired.update(revoked_at=at)
+        if not await retired.update(revoked_at=at):
+            raise LookupError("the retired secret changed under the owner's lock")
         await retired.filter(expires_at__gt=at).update(expires_at=at)  # its grace ends now
 
     async def record_event(

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from service.clock import Clock, utcnow
 from service.repository import KeyRepository
-from service.security import KeyVault
+from service.security import DecryptionError, KeyVault
 
 _MAX_PASSES = 5
 
@@ -39,12 +39,13 @@ class RotationCount:
     current: int = 0  # already under the current pepper and encryption key
     raced: int = 0  # changed by a user meanwhile (after `rotate`: still left after its passes)
     unrewritable: int = 0  # retired without a ciphertext, still in their grace period
+    unreadable: int = 0  # a ciphertext no configured encryption key opens: needs a person
     pending: list[str] = field(default_factory=list)
 
     @property
     def still_dependent(self) -> int:
         """Stored secrets that still need a previous pepper or encryption key."""
-        return len(self.pending) + self.raced + self.unrewritable
+        return len(self.pending) + self.raced + self.unrewritable + self.unreadable
 
 
 class SecretRotation:
@@ -93,15 +94,21 @@ class SecretRotation:
             for stored in batch:
                 count.checked += 1
                 if stored.ciphertext is None:
-                    if stored.retired_until is not None and stored.retired_until > now:
+                    # Its hash may be under a previous pepper; with none configured, it cannot.
+                    grace = stored.retired_until is not None and stored.retired_until > now
+                    if grace and self._vault.has_previous_secrets:
                         count.unrewritable += 1
                     continue
-                new = self._vault.rewritten(
-                    stored.key_hash,
-                    stored.ciphertext,
-                    owner_id=stored.owner_id,
-                    key_id=stored.key_id,
-                )
+                try:
+                    new = self._vault.rewritten(
+                        stored.key_hash,
+                        stored.ciphertext,
+                        owner_id=stored.owner_id,
+                        key_id=stored.key_id,
+                    )
+                except DecryptionError:
+                    count.unreadable += 1  # counted, and the rotation goes on past it
+                    continue
                 if new is None:
                     count.current += 1
                 elif write:

@@ -23,9 +23,10 @@ import logging
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
@@ -49,7 +50,7 @@ class PartnerKeys:
 
     def __init__(self, path: Path) -> None:
         self._path = path
-        self._seen: tuple[int, int] | None = None
+        self._seen: tuple[int, int, int] | None = None
         self._keys: dict[str, ec.EllipticCurvePublicKey] = {}
         self.refresh(strict=True)
 
@@ -62,11 +63,11 @@ class PartnerKeys:
         error; later, the keys read before stay in use and the problem is logged."""
         try:
             stat = os.stat(self._path)
-            seen = (stat.st_mtime_ns, stat.st_size)
+            seen = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
             if seen == self._seen:
                 return
             keys = _parse_keys(self._path.read_bytes())
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, UnsupportedAlgorithm) as exc:
             if strict:
                 raise ConfigError(f"APIKEYS_SECRET_SCANNING_KEYS: {exc}") from None
             logger.warning("Secret-scanning keys not reloaded: %s", exc)
@@ -134,7 +135,7 @@ class SecretScanningEndpoint:
             true_positive = await self._keys.report_leak(
                 reporter,
                 token,
-                url=_clean(report.get("url"), LEAK_URL_MAX),
+                url=_web_address(_clean(report.get("url"), LEAK_URL_MAX)),
                 source=_clean(report.get("source"), LEAK_SOURCE_MAX),
             )
             labels.append(
@@ -180,6 +181,14 @@ def _reports(body: bytes) -> list[dict[str, Any]] | None:
         ):
             return None
     return reports
+
+
+def _web_address(url: str | None) -> str | None:
+    """Only an http(s) address is kept as where a key was found: it is shown as a link."""
+    if url is None:
+        return None
+    scheme = urlsplit(url).scheme.lower()
+    return url if scheme in ("http", "https") else None
 
 
 def _clean(value: str | None, limit: int) -> str | None:

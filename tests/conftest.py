@@ -180,7 +180,8 @@ def settings(database: Database) -> Settings:
 
 async def _empty_tables(backend: str) -> None:
     conn = connections.get(backend)
-    for table in ("api_key_events", "retired_secrets", "api_keys", "owners"):
+    tables = ("api_key_events", "api_key_usage_days", "api_key_workflow_uses", "retired_secrets")
+    for table in (*tables, "api_keys", "owners"):
         await conn.execute_script(f'DELETE FROM "{table}"')
 
 

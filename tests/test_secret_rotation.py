@@ -171,3 +171,21 @@ async def test_the_command_checks_rewrites_and_refuses_generated_secrets(
     assert "3 checked" in done.stdout and "done: 4 stored secrets rewritten" in done.stdout
     after = run_cli("rotate-secrets", "--check", env=env)
     assert after.returncode == 0 and "0 still need" in after.stdout
+
+
+async def test_a_ciphertext_no_key_opens_is_counted_and_passed_over(
+    api: Api, settings: Settings, database: Database
+) -> None:
+    await issued(api)
+    engine = engine_of(settings.database_url)
+    broken = (await stored_keys(settings))[1]
+    blob = b"\x01" + bytes(12) + b"not a ciphertext under any key"
+    first, second = ("$1", "$2") if engine == "postgres" else ("?", "?")
+    await connections.get(engine).execute_query(
+        f'UPDATE "api_keys" SET "key_ciphertext" = {first} WHERE "id" = {second}',
+        [blob, broken.id],
+    )
+    rotation = SecretRotation(KeyRepository(engine), vault_for(database, **ROTATING))
+    done = await rotation.rotate()
+    assert (done.rewritten, done.unreadable) == (3, 1)
+    assert (await rotation.check()).still_dependent == 1

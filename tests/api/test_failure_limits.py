@@ -12,7 +12,7 @@ import pytest
 from service.app import create_app
 from service.security import KeyFormat
 from tests.api.documents import LIST
-from tests.conftest import TEST_SERVICE_TOKEN, Database, make_settings
+from tests.conftest import TEST_SERVICE_TOKEN, Database, _empty_tables, make_settings
 
 SERVICE = {"Authorization": f"Bearer {TEST_SERVICE_TOKEN}"}
 UNKNOWN_KEY = KeyFormat("blk_").generate()  # well formed, never issued
@@ -23,6 +23,7 @@ async def client_for(database: Database, **env: str) -> AsyncIterator[httpx.Asyn
     settings = make_settings(database, **env)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
+        await _empty_tables(database.backend)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             yield client

@@ -3,6 +3,7 @@ secret scanning partner program signs, with a key pair these tests make."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -17,10 +18,13 @@ import orjson
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from starlette.applications import Starlette
 
 from service.app import create_app
 from service.auth import Authenticator
+from service.repository import KeyRepository
+from service.secret_scanning import PartnerKeys
 from service.security import BASE62, KeyFormat
 from service.settings import ConfigError, Settings
 from tests.api.documents import CREATE, DELETE, LIST, ROTATE, UPDATE
@@ -308,3 +312,67 @@ async def audit(api: Api) -> list[dict[str, Any]]:
     query = EVENTS.replace("clientAddress", "clientAddress leakUrl leakSource")
     connection = (await api.data(query, first=100))["apiKeyEvents"]
     return [edge["node"] for edge in connection["edges"]]
+
+
+async def test_concurrent_reports_of_one_default_secret_reissue_it_once(
+    scanning: Scanning,
+) -> None:
+    api = scanning.api
+    default = (await keys_of(api))[0]
+    body = report(default["key"])
+    answers = await asyncio.gather(*(scanning.send(body) for _ in range(3)))
+    assert [a.json()[0]["label"] for a in answers] == ["true_positive"] * 3
+    now = (await keys_of(api))[0]["key"]
+    assert (await scanning.verify(now))["valid"] is True, "the one re-issued secret works"
+    assert len([e for e in await audit(api) if e["kind"] == "LEAKED"]) == 1
+
+
+async def test_a_report_decides_on_what_the_key_holds_under_its_owners_lock(
+    scanning: Scanning, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The user rotates (with a grace period) between the report's first look-up and its
+    lock: the reported secret is now a retired one, and that is what stops, not the new one."""
+    api = scanning.api
+    default = (await keys_of(api))[0]
+    graced = ROTATE.replace("{id: $id}", "{id: $id, expireOldKeyInSeconds: 3600}")
+    lookup = KeyRepository.find_by_secret_hash
+    rotated: list[str] = []
+
+    async def rotating_first(self: KeyRepository, hashes: Any, conn: Any = None) -> Any:
+        found = await lookup(self, hashes, conn)
+        if conn is None and not rotated:
+            rotated.append((await api.data(graced, id=default["id"]))["rotateApiKey"]["key"])
+        return found
+
+    monkeypatch.setattr(KeyRepository, "find_by_secret_hash", rotating_first)
+    answer = await scanning.send(report(default["key"]))
+    assert answer.json()[0]["label"] == "true_positive"
+    assert await scanning.verify(default["key"]) == {"valid": False, "reason": "REVOKED"}
+    assert (await scanning.verify(rotated[0]))["valid"] is True
+    assert (await api.data(LEAK_LIST))["apiKeys"][0]["leak"] is None
+
+
+async def test_only_a_web_address_is_kept_as_where_a_key_was_found(scanning: Scanning) -> None:
+    api = scanning.api
+    created = (await api.data(CREATE, name="CI"))["createApiKey"]
+    await scanning.send(report(created["key"], url="javascript:alert(document.domain)"))
+    leak = (await api.data(LEAK_LIST))["apiKeys"][1]["leak"]
+    assert leak["url"] is None and leak["source"] == "content"
+
+
+def test_a_partner_key_file_that_turns_bad_keeps_the_keys_read_before(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    partner = Partner(tmp_path / "keys.json")
+    partner.publish()
+    keys = PartnerKeys(partner.keys_file)
+    ed25519 = (
+        Ed25519PrivateKey.generate()
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    partner.keys_file.write_text(
+        json.dumps({"public_keys": [{"key_identifier": "x", "key": ed25519.decode()}]})
+    )
+    assert keys.get(partner.key_id) is not None
+    assert "not reloaded" in caplog.text

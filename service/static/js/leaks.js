@@ -11,11 +11,21 @@ export function renderLeaks(container, keys) {
   container.hidden = leaked.length === 0;
 }
 
+/** A link to where the key was found, if it is a web address; else the text as it is. */
+function place(url) {
+  let protocol = '';
+  try {
+    protocol = new URL(url).protocol;
+  } catch {
+    // not an absolute URL: shown as text
+  }
+  if (protocol !== 'https:' && protocol !== 'http:') return url;
+  return h('a', { href: url, rel: 'noopener noreferrer', target: '_blank' }, url);
+}
+
 function banner(key) {
   const { url, reportedAt } = key.leak;
-  const where = url
-    ? [' at ', h('a', { href: url, rel: 'noopener noreferrer', target: '_blank' }, url)]
-    : [];
+  const where = url ? [' at ', place(url)] : [];
   const what = key.isDefault
     ? '. We gave your default key a new secret: update the workflows and scripts that use it.'
     : ' and has been revoked. Delete it and create a new one.';
