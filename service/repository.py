@@ -535,7 +535,7 @@ class KeyRepository:
         if not ids:
             return []
         mark = "$" if self._engine == "postgres" else "?"  # numbered, on both engines
-        sql = _WORKFLOW_USES.format(
+        sql = _WORKFLOW_USES.strip().format(
             owner=f"{mark}1",
             since=f"{mark}2",
             ids=", ".join(f"{mark}{n}" for n in range(3, len(ids) + 3)),

@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -239,3 +240,27 @@ async def test_a_reported_key_fails_at_once_in_every_process(
     async with httpx.AsyncClient(base_url=second.url) as client:
         verdict = await client.post("/v1/keys/verify", json={"key": key}, headers=SERVICE)
     assert verdict.json() == {"valid": False, "reason": "REVOKED"}
+
+
+async def test_an_expired_key_fails_on_the_next_request_in_every_process(
+    postgres: Database, servers: list[Server], tmp_path: Path
+) -> None:
+    servers.extend(Server(postgres.url, tmp_path).wait_ready() for _ in range(2))
+    expires = datetime.now(UTC) + timedelta(seconds=3)
+    create = """mutation ($at: DateTime) { createApiKey(input: {name: "brief", expiresAt: $at}) {
+      ... on ApiKey { key } } }"""
+    async with httpx.AsyncClient(base_url=servers[0].url) as client:
+        headers = {"Authorization": f"Bearer {SESSIONS.issue('brief')}"}
+        made = await client.post(
+            "/graphql",
+            json={"query": create, "variables": {"at": expires.isoformat()}},
+            headers=headers,
+        )
+        key = made.json()["data"]["createApiKey"]["key"]
+    for server in servers:  # each process remembers the key as verified
+        assert await verify_all(server, [key, key]) == []
+    await asyncio.sleep(max(0.0, (expires - datetime.now(UTC)).total_seconds()) + 0.05)
+    for server in servers:
+        async with httpx.AsyncClient(base_url=server.url) as client:
+            verdict = await client.post("/v1/keys/verify", json={"key": key}, headers=SERVICE)
+        assert verdict.json() == {"valid": False, "reason": "EXPIRED"}
