@@ -32,6 +32,7 @@ import service.app
 from bench.bare import FLOOR_PATH, floor
 from service import cli
 from service.tracker import UsageTracker
+from service.usage import NO_USE, Use
 
 SERVER_LINE = "bench.serve: "
 
@@ -76,7 +77,9 @@ def _printing_choices(load: Callable[[Config], None]) -> Callable[[Config], None
     return load_and_print
 
 
-def _record_nothing(self: UsageTracker, key_id: str, at: datetime | None = None) -> None:
+def _record_nothing(
+    self: UsageTracker, key_id: str, at: datetime | None = None, use: Use = NO_USE
+) -> None:
     """Stands in for `UsageTracker.record` when tracking is switched off for a comparison."""
 
 
