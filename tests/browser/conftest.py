@@ -8,6 +8,9 @@ fresh browser context (no shared storage) and one page.
 Without /usr/bin/chromium (`apt-get install chromium`) or Playwright these tests are skipped,
 except under CI=true, where that fails the run. A failing test leaves a screenshot and the page's
 HTML in tests/browser/artifacts/, with full keys masked or redacted.
+
+A test can also be the platform's gateway (`service.verify`: uses of a key, with workflow ids),
+and can ask for its page in another time zone than UTC (`@pytest.mark.timezone("Asia/Tokyo")`).
 """
 
 from __future__ import annotations
@@ -76,6 +79,33 @@ class Service:
     cwd: Path
     log: Path
     partner: Partner  # a secret-scanning partner the service trusts
+    service_token: str = field(repr=False)  # the gateway's, for /v1/keys/verify
+
+    async def verify(
+        self,
+        key: str,
+        *,
+        workflow_id: str | None = None,
+        client_address: str | None = None,
+        user_agent: str | None = None,
+    ) -> dict[str, Any]:
+        """The gateway asks whether `key` is good; a good one is a use of it (written within
+        `APIKEYS_TRACKER_FLUSH_SECONDS`). The verdict, without the key."""
+        body = {
+            "key": key,
+            "workflowId": workflow_id,
+            "clientAddress": client_address,
+            "userAgent": user_agent,
+        }
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=10) as client:
+            answer = await client.post(
+                "/v1/keys/verify",
+                json={name: value for name, value in body.items() if value is not None},
+                headers={"Authorization": f"Bearer {self.service_token}"},
+            )
+        assert answer.status_code == 200, f"HTTP {answer.status_code}"
+        verdict: dict[str, Any] = answer.json()
+        return verdict
 
     async def report_leak(self, key: str, url: str) -> str:
         """The partner reports `key` found at `url`; the label it gets back."""
@@ -108,6 +138,23 @@ def _free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def _service_token(env: dict[str, str], cwd: Path) -> str:
+    """The development service token the service generated into its state directory, read
+    by the CLI as an operator would."""
+    done = subprocess.run(
+        [sys.executable, "-m", "service.cli", "service-token"],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    # stderr only: stdout is the token itself.
+    assert done.returncode == 0, f"`apikeys service-token` failed: {done.stderr}"
+    return done.stdout.strip()
 
 
 def _wait_until_up(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
@@ -155,7 +202,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
         try:
             base_url = f"http://127.0.0.1:{port}"
             _wait_until_up(f"{base_url}/", server, log)
-            yield Service(base_url, env, home, log, partner)
+            yield Service(base_url, env, home, log, partner, _service_token(env, home))
         finally:
             server.send_signal(signal.SIGTERM)
             try:
@@ -270,6 +317,12 @@ async def user(sign_ups: SignUps, http: httpx.AsyncClient) -> User:
 # --- The browser ---------------------------------------------------------------------------
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "timezone(name): the page's time zone (an IANA name) instead of UTC"
+    )
+
+
 @pytest.fixture(scope="session")
 async def browser() -> AsyncIterator[Browser]:
     if not CHROMIUM.exists():
@@ -289,11 +342,13 @@ async def browser() -> AsyncIterator[Browser]:
 async def page(
     browser: Browser, service: Service, request: pytest.FixtureRequest
 ) -> AsyncIterator[Page]:
-    """A page in a fresh context (its own sessionStorage), with the clipboard allowed."""
+    """A page in a fresh context (its own sessionStorage), with the clipboard allowed; in UTC
+    unless the test is marked with another time zone."""
+    timezone = request.node.get_closest_marker("timezone")
     context = await browser.new_context(
         base_url=service.base_url,
         locale="en-US",
-        timezone_id="UTC",
+        timezone_id=timezone.args[0] if timezone else "UTC",
         viewport={"width": 1280, "height": 900},
     )
     await context.grant_permissions(["clipboard-read", "clipboard-write"], origin=service.base_url)

@@ -4,6 +4,7 @@
 import { copyText } from './clipboard.js';
 import { flashText, h, showMessage } from './dom.js';
 import { RUN_COMMAND, RUN_COMMAND_SECRET } from './documents.js';
+import { isExpired } from './format.js';
 
 const TYPING_DELAY_MS = 250;
 
@@ -15,6 +16,9 @@ export function createRunCommandPanel({ client, form, box, output, copyButton, e
   // Answers can arrive out of order while the user types; only the latest request counts.
   let latestRequest = 0;
   let typingTimer = null;
+  // The keys offered, and which of them had expired when the choice was built.
+  let offered = [];
+  let expiredWhenBuilt = '';
 
   function variables() {
     return {
@@ -76,29 +80,49 @@ export function createRunCommandPanel({ client, form, box, output, copyButton, e
     }
   });
 
+  function option(key) {
+    const expired = isExpired(key.expiresAt);
+    return h(
+      'option',
+      { value: key.id, class: expired ? 'expired' : null },
+      `${key.name}${key.isDefault ? ' (default)' : ''} · ${key.maskedKey}${expired ? ' · expired' : ''}`,
+    );
+  }
+
+  function expiredIds(keys) {
+    return keys
+      .filter((key) => isExpired(key.expiresAt))
+      .map((key) => key.id)
+      .join(' ');
+  }
+
+  /** The user's keys changed: rebuild the choice (keeping the selection) and the command.
+   * Revoked keys are left out: they no longer run anything. Expired keys are offered, marked:
+   * chosen, the panel says what the server says of them. */
+  function setKeys(allKeys) {
+    const keys = allKeys.filter((key) => !key.revokedAt);
+    offered = keys;
+    expiredWhenBuilt = expiredIds(keys);
+    const usable = keys.filter((key) => !isExpired(key.expiresAt));
+    const selected = keys.some((key) => key.id === keySelect.value)
+      ? keySelect.value
+      : (usable.find((key) => key.isDefault)?.id ?? usable[0]?.id ?? keys[0]?.id ?? '');
+    keySelect.replaceChildren(...keys.map(option));
+    keySelect.value = selected;
+    refresh();
+  }
+
   return {
-    /** The user's keys changed: rebuild the choice (keeping the selection) and the command.
-     * Revoked keys are left out: they no longer run anything. */
-    setKeys(allKeys) {
-      const keys = allKeys.filter((key) => !key.revokedAt);
-      const selected = keys.some((key) => key.id === keySelect.value)
-        ? keySelect.value
-        : (keys.find((key) => key.isDefault)?.id ?? keys[0]?.id ?? '');
-      keySelect.replaceChildren(
-        ...keys.map((key) =>
-          h(
-            'option',
-            { value: key.id },
-            `${key.name}${key.isDefault ? ' (default)' : ''} · ${key.maskedKey}`,
-          ),
-        ),
-      );
-      keySelect.value = selected;
-      refresh();
+    setKeys,
+    /** Time passed: a key that expired meanwhile is marked (and, if chosen, refused). */
+    tick() {
+      if (expiredIds(offered) !== expiredWhenBuilt) setKeys(offered);
     },
     /** Signed out: forget the keys and the command. */
     clear() {
       latestRequest += 1;
+      offered = [];
+      expiredWhenBuilt = '';
       keySelect.replaceChildren();
       show({});
     },
