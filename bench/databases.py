@@ -36,7 +36,14 @@ KEY_COLUMNS = (
     "updated_at",
 )
 # The tables the service writes; their row counts before and after say what a load cost.
-TABLES = ("owners", "api_keys", "retired_secrets", "api_key_events")
+TABLES = (
+    "owners",
+    "api_keys",
+    "retired_secrets",
+    "api_key_events",
+    "api_key_usage_days",
+    "api_key_workflow_uses",
+)
 
 OwnerRow = tuple[str, datetime]
 KeyRow = tuple[uuid.UUID, str, str, str, str | None, bool, str, bytes, str, datetime, datetime]

@@ -18,7 +18,12 @@ _JSON_TYPE = (b"content-type", b"application/json")
 
 
 def json_answer(status: int, content: Any) -> Answer:
-    body = orjson.dumps(content)
+    return encoded_answer(status, orjson.dumps(content))
+
+
+def encoded_answer(status: int, body: bytes) -> Answer:
+    """An answer whose JSON body is already encoded (a fresh header list each time: outer
+    middleware may add to it)."""
     return status, body, [(b"content-length", str(len(body)).encode()), _JSON_TYPE]
 
 

@@ -23,6 +23,7 @@ from starlette.types import Receive, Scope, Send
 
 from service.answers import (
     Answer,
+    encoded_answer,
     error,
     json_answer,
     read_body,
@@ -33,9 +34,11 @@ from service.answers import (
 from service.db import is_unavailable
 from service.ratelimit import FailureLimits
 from service.usage import Use, usage_user_agent, usage_workflow_id
-from service.verification import KeyVerifier
+from service.verification import KeyVerifier, Refusal
 
 MAX_BODY_BYTES = 4096
+# The refusals, encoded once: a client guessing keys gets them again and again.
+_REFUSED = {refusal: orjson.dumps({"valid": False, "reason": refusal.value}) for refusal in Refusal}
 _ADDRESS_MEMORY = 10_000
 # An IPv6 address with a zone is at most this long: anything longer is not an address.
 _ADDRESS_MAX_LENGTH = 64
@@ -134,7 +137,7 @@ class VerifyEndpoint:
             self._count(verdict.refusal.value)
             if (wait := await self._limits.failed(client)) is not None:
                 return too_many_failures(wait)
-            return json_answer(200, {"valid": False, "reason": verdict.refusal.value})
+            return encoded_answer(200, _REFUSED[verdict.refusal])
         self._count("valid")
         return json_answer(
             200,
