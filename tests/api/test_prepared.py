@@ -91,13 +91,19 @@ class Twice:
 
 
 def _errors_in_order(answer: str) -> str:
+    """Errors as a set: in no particular order, and whichever list item failed first (when
+    every item fails alike, which one is reported is a race)."""
     head, _, body = answer.partition("{")
     try:
         parsed = json.loads("{" + body)
     except ValueError:
         return answer
     if isinstance(parsed, dict) and isinstance(parsed.get("errors"), list):
-        parsed["errors"].sort(key=lambda error: json.dumps(error, sort_keys=True))
+        for error in parsed["errors"]:
+            if isinstance(error.get("path"), list):
+                error["path"] = ["#" if isinstance(p, int) else p for p in error["path"]]
+        unique = {json.dumps(error, sort_keys=True) for error in parsed["errors"]}
+        parsed["errors"] = sorted(unique)
         return head + json.dumps(parsed)
     return answer
 
