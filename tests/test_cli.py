@@ -166,3 +166,19 @@ def test_token_pattern_matches_exactly_this_deployments_keys(tmp_path: Path, pre
     other = KeyFormat("other_").generate()
     assert not pattern.search(other)
     assert not pattern.search(key[:-1]) and not pattern.search(key + "x")
+
+
+def test_the_served_application_keeps_its_start_up_objects_out_of_the_collector(
+    tmp_path: Path,
+) -> None:
+    code = (
+        "import gc; from service.app import app_from_env; app_from_env();"
+        " print(gc.get_freeze_count())"
+    )
+    env = {**base_env(f"sqlite://{tmp_path / 'db.sqlite3'}"), "APIKEYS_STATE_DIR": str(tmp_path)}
+    full_env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT), **env}
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=full_env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout) > 10_000
