@@ -43,9 +43,8 @@ def too_many_failures(retry_after: int) -> Answer:
 
 async def read_body(declared: bytes | None, receive: Receive, limit: int) -> bytes | Answer:
     """The request body, or 413 when it is (or is declared) over `limit` bytes."""
-    too_large = error(413, "TOO_LARGE", f"The body must be at most {limit} bytes.")
     if declared is not None and (not declared.isdigit() or int(declared) > limit):
-        return too_large
+        return _too_large(limit)
     raw = b""
     more = True
     while more:
@@ -54,9 +53,13 @@ async def read_body(declared: bytes | None, receive: Receive, limit: int) -> byt
             return error(400, "BAD_REQUEST", "The request ended before its body did.")
         raw += message.get("body", b"")
         if len(raw) > limit:
-            return too_large
+            return _too_large(limit)
         more = message.get("more_body", False)
     return raw
+
+
+def _too_large(limit: int) -> Answer:
+    return error(413, "TOO_LARGE", f"The body must be at most {limit} bytes.")
 
 
 async def send_answer(send: Send, answer: Answer) -> None:

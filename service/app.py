@@ -81,7 +81,7 @@ def create_app(
         metrics=metrics,
     )
     verify = VerifyEndpoint(
-        verifier, settings.service_token.reveal(), limits, outcomes=metrics.verifications
+        verifier, settings.service_token.reveal(), limits, count=metrics.verification_done
     )
 
     @asynccontextmanager

@@ -13,8 +13,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator, Callable
+import time
+from bisect import bisect_left
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Protocol
 
 from prometheus_client import (
     CollectorRegistry,
@@ -24,6 +27,9 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.metrics_core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.samples import Sample
+from prometheus_client.utils import floatToGoString
 
 from service.background import background
 from service.tracker import UsageTracker
@@ -58,23 +64,155 @@ def multiprocess_mode() -> bool:
     return bool(os.environ.get(MULTIPROCESS_DIR))
 
 
+class RequestCounter(Protocol):
+    """A labelled counter on the path of every request."""
+
+    def inc(self, labels: tuple[str, ...]) -> None: ...
+
+
+class RequestHistogram(Protocol):
+    """A histogram with one label, on the path of every request."""
+
+    def observe(self, label: str, value: float) -> None: ...
+
+
+class TalliedCounter:
+    """A Prometheus counter for the request path, in one process: each event is one dict
+    increment, and the samples are made when `/metrics` is scraped (a custom collector).
+    prometheus-client's own `Counter` takes a lock and three Python calls per increment, which
+    cost as much as a whole cached verification. Same samples as a `Counter` with the same
+    name and labels (`_total`, `_created`); a test holds them equal."""
+
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        labelnames: tuple[str, ...],
+        registry: CollectorRegistry,
+    ) -> None:
+        self._name = name
+        self._documentation = documentation
+        self._labelnames = labelnames
+        self._counts: dict[tuple[str, ...], int] = {}
+        self._created: dict[tuple[str, ...], float] = {}
+        registry.register(self)
+
+    def inc(self, labels: tuple[str, ...]) -> None:
+        counts = self._counts
+        if labels in counts:
+            counts[labels] += 1
+        else:
+            counts[labels] = 1
+            self._created[labels] = time.time()
+
+    def describe(self) -> list[Metric]:
+        return [CounterMetricFamily(self._name, self._documentation, labels=self._labelnames)]
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(self._name, self._documentation, labels=self._labelnames)
+        for labels, count in list(self._counts.items()):
+            family.add_metric(labels, float(count), created=self._created[labels])
+        yield family
+
+
+class TalliedHistogram:
+    """A Prometheus histogram with one label for the request path, in one process: each
+    observation is a bisection and two increments, and the samples (`_bucket`, `_count`,
+    `_sum`, `_created`, as a `Histogram` gives) are made when `/metrics` is scraped."""
+
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        labelname: str,
+        buckets: tuple[float, ...],
+        registry: CollectorRegistry,
+    ) -> None:
+        self._name = name
+        self._documentation = documentation
+        self._labelname = labelname
+        self._bounds = buckets  # +Inf is the slot past the last bound
+        names: list[str] = [floatToGoString(b) for b in buckets]  # type: ignore[no-untyped-call]
+        self._bucket_names = [*names, "+Inf"]
+        self._counts: dict[str, list[int]] = {}  # label -> observations per bucket
+        self._sums: dict[str, float] = {}
+        self._created: dict[str, float] = {}
+        registry.register(self)
+
+    def observe(self, label: str, value: float) -> None:
+        counts = self._counts.get(label)
+        if counts is None:
+            counts = self._counts[label] = [0] * (len(self._bounds) + 1)
+            self._sums[label] = 0.0
+            self._created[label] = time.time()
+        # The first bucket whose upper bound is at least the value, as `Histogram.observe`.
+        counts[bisect_left(self._bounds, value)] += 1
+        self._sums[label] += value
+
+    def _family(self) -> HistogramMetricFamily:
+        return HistogramMetricFamily(self._name, self._documentation, labels=[self._labelname])
+
+    def describe(self) -> list[Metric]:
+        return [self._family()]
+
+    def collect(self) -> Iterator[Metric]:
+        family = self._family()
+        for label, counts in list(self._counts.items()):
+            cumulative = 0
+            buckets: list[tuple[str, float]] = []
+            for bucket_name, count in zip(self._bucket_names, counts, strict=True):
+                cumulative += count
+                buckets.append((bucket_name, float(cumulative)))
+            family.add_metric([label], buckets, self._sums[label])
+            labels = {self._labelname: label}
+            family.samples.append(
+                Sample(f"{self._name}_created", labels, self._created[label], None, None)
+            )
+        yield family
+
+
+class SharedCounter:
+    """A prometheus-client `Counter` behind the same interface (several workers: its figures
+    go through prometheus-client's multiprocess files). Children are bound once per labels."""
+
+    def __init__(self, counter: Counter) -> None:
+        self._counter = counter
+        self._children: dict[tuple[str, ...], Counter] = {}
+
+    def inc(self, labels: tuple[str, ...]) -> None:
+        child = self._children.get(labels)
+        if child is None:
+            child = self._children[labels] = self._counter.labels(*labels)
+        child.inc()
+
+
+class SharedHistogram:
+    """A prometheus-client `Histogram` behind the same interface (several workers)."""
+
+    def __init__(self, histogram: Histogram) -> None:
+        self._histogram = histogram
+        self._children: dict[str, Histogram] = {}
+
+    def observe(self, label: str, value: float) -> None:
+        child = self._children.get(label)
+        if child is None:
+            child = self._children[label] = self._histogram.labels(label)
+        child.observe(value)
+
+
 class Metrics:
     def __init__(self, tracker: UsageTracker) -> None:
         self.registry = registry = CollectorRegistry(auto_describe=True)
-        self._request_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+        self._statuses: dict[int, str] = {}
         self._operation_children: dict[tuple[str, bool], tuple[Counter, Histogram]] = {}
-        self.requests = Counter(
+        self._multiprocess = multiprocess_mode()
+        self.requests = self._counter(
             "apikeys_http_requests",
             "HTTP requests by route, method and status.",
-            ["route", "method", "status"],
-            registry=registry,
+            ("route", "method", "status"),
         )
-        self.request_seconds = Histogram(
-            "apikeys_http_request_duration_seconds",
-            "HTTP request latency by route.",
-            ["route"],
-            buckets=LATENCY_BUCKETS,
-            registry=registry,
+        self.request_seconds = self._histogram(
+            "apikeys_http_request_duration_seconds", "HTTP request latency by route.", "route"
         )
         self.operations = Counter(
             "apikeys_graphql_operations",
@@ -89,13 +227,12 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=registry,
         )
-        self.verifications = Counter(
+        self.verifications = self._counter(
             "apikeys_verifications",
             "Key verifications at /v1/keys/verify by result: valid, MALFORMED, UNKNOWN,"
             " EXPIRED, REVOKED, UNAUTHORIZED (bad service token), RATE_LIMITED or UNAVAILABLE"
             " (database).",
-            ["result"],
-            registry=registry,
+            ("result",),
         )
         self.ratelimit_errors = Counter(
             "apikeys_ratelimit_errors",
@@ -109,7 +246,6 @@ class Metrics:
             registry=registry,
             multiprocess_mode="mostrecent",
         )
-        self._multiprocess = multiprocess_mode()
         self._tracker = tracker
         # Read from the tracker at scrape time (several workers: set every second), so the
         # request path never touches them.
@@ -178,20 +314,32 @@ class Metrics:
         for gauge, read in self._tracker_gauges:
             gauge.set(read())
 
+    def _counter(self, name: str, documentation: str, labels: tuple[str, ...]) -> RequestCounter:
+        """A counter for the request path: tallied in memory (one process), or prometheus-
+        client's own (several workers, whose figures must meet in its files)."""
+        if not self._multiprocess:
+            return TalliedCounter(name, documentation, labels, self.registry)
+        return SharedCounter(Counter(name, documentation, labels, registry=self.registry))
+
+    def _histogram(self, name: str, documentation: str, label: str) -> RequestHistogram:
+        if not self._multiprocess:
+            return TalliedHistogram(name, documentation, label, LATENCY_BUCKETS, self.registry)
+        histogram = Histogram(
+            name, documentation, [label], buckets=LATENCY_BUCKETS, registry=self.registry
+        )
+        return SharedHistogram(histogram)
+
     def request_done(self, route: str, method: str, status: int, seconds: float) -> None:
-        """Counts and times one HTTP request. The labelled children are looked up once per
-        route, method and status, then kept: `labels()` costs a lock and a dict build."""
+        """Counts and times one HTTP request."""
         label = method if method in _METHODS else "OTHER"  # a closed set, like routes
-        key = (route, label, status)
-        counted = self._request_children.get(key)
-        if counted is None:
-            counted = self._request_children[key] = (
-                self.requests.labels(route, label, str(status)),
-                self.request_seconds.labels(route),
-            )
-        counter, histogram = counted
-        counter.inc()
-        histogram.observe(seconds)
+        status_text = self._statuses.get(status)
+        if status_text is None:
+            status_text = self._statuses[status] = str(status)
+        self.requests.inc((route, label, status_text))
+        self.request_seconds.observe(route, seconds)
+
+    def verification_done(self, result: str) -> None:
+        self.verifications.inc((result,))
 
     def operation_done(self, operation: str, failed: bool, seconds: float) -> None:
         """Counts and times one GraphQL operation (bound children kept, as for requests)."""

@@ -79,7 +79,8 @@ class RequestObserver:
                         "method": scope["method"],
                         "path": path if route != "static" else route,
                         "status": status,
-                        "duration_ms": round(elapsed * 1000, 3),
+                        # Rounded to the microsecond; `round(x, 3)` costs several times more.
+                        "duration_ms": int(elapsed * 1_000_000 + 0.5) / 1000,
                         "operation": scope["state"].get("graphql_operation"),
                     }
                 )

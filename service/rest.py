@@ -15,10 +15,10 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import orjson
-from prometheus_client import Counter
 from starlette.types import Receive, Scope, Send
 
 from service.answers import (
@@ -52,22 +52,13 @@ class VerifyEndpoint:
         verifier: KeyVerifier,
         service_token: bytes,
         limits: FailureLimits,
-        outcomes: Counter | None = None,
+        count: Callable[[str], None] | None = None,
     ) -> None:
         self._verifier = verifier
         self._expected = b"Bearer " + service_token
         self._limits = limits
-        self._outcomes = outcomes
-        self._counted: dict[str, Any] = {}  # result -> its bound counter
+        self._count = count or _count_nothing
         self._addresses: dict[str, str | None] = {}  # clientAddress -> canonical form
-
-    def _count(self, result: str) -> None:
-        if self._outcomes is None:
-            return
-        counter = self._counted.get(result)
-        if counter is None:
-            counter = self._counted[result] = self._outcomes.labels(result)
-        counter.inc()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send_answer(send, await self._answer(scope, receive))
@@ -161,3 +152,7 @@ async def _json_body(declared: bytes | None, receive: Receive) -> dict[str, Any]
     if not isinstance(body, dict):
         return error(400, "BAD_REQUEST", 'The body must be {"key": "<api key>"}.')
     return body
+
+
+def _count_nothing(result: str) -> None:
+    pass

@@ -27,7 +27,6 @@ import secrets
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -94,25 +93,31 @@ def hash_key(pepper: bytes, key: str) -> str:
     return hmac.digest(pepper, key.encode("ascii"), "sha256").hex()
 
 
-def _sha256(data: bytes = b"") -> Any:
-    return hashlib.sha256(data)
+_SHA256_BLOCK = 64  # bytes: the block size RFC 2104 pads the HMAC key to
 
 
 class LookupHash:
     """`hash_key` under one pepper, for a key presented on every request.
 
-    Given a Python callable rather than OpenSSL's constructor, the standard library's HMAC keys
-    its inner and outer SHA-256 states once, here; each key then costs two copies of those states
-    instead of a fresh OpenSSL HMAC context (a third less time). Same RFC 2104 HMAC, same value.
+    RFC 2104's HMAC, its inner and outer SHA-256 states keyed once, here: each key then costs
+    two copies of those states and two updates, with neither OpenSSL's per-call HMAC context
+    nor the standard library's `hmac.HMAC` object in between (less than half the time of
+    either). Same value as `hash_key`; a test holds them equal.
     """
 
     def __init__(self, pepper: bytes) -> None:
-        self._keyed = hmac.HMAC(pepper, digestmod=_sha256)
+        if len(pepper) > _SHA256_BLOCK:
+            pepper = hashlib.sha256(pepper).digest()
+        padded = pepper.ljust(_SHA256_BLOCK, b"\0")
+        self._inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in padded))
+        self._outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in padded))
 
     def __call__(self, key: str) -> str:
-        mac = self._keyed.copy()
-        mac.update(key.encode("ascii"))
-        return mac.hexdigest()
+        inner = self._inner.copy()
+        inner.update(key.encode("ascii"))
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()
 
 
 class KeyCipher:

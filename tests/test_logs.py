@@ -55,6 +55,31 @@ async def test_each_write_is_whole_lines_within_pipe_buf() -> None:
     assert ids == [f"{n:04d}" for n in range(500)]
 
 
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {},
+        {"request_id": "a"},
+        {
+            "request_id": "4d75796c084898cb000000000001e460",
+            "method": "POST",
+            "path": "/graphql",
+            "status": 200,
+            "duration_ms": 0.032,
+            "operation": 'ListKeys"\n\u2028',
+        },
+    ],
+)
+def test_a_line_is_the_head_fields_then_the_requests_in_order(fields: dict[str, object]) -> None:
+    stream = Writes()
+    RequestLog(stream).write(fields)
+    line = stream.getvalue()
+    assert line.endswith(b"\n") and line.count(b"\n") == 1
+    parsed = json.loads(line)
+    head = {"ts": parsed["ts"], "level": "info", "logger": RequestLog.NAME, "msg": "request"}
+    assert list(parsed.items()) == [*head.items(), *fields.items()]
+
+
 def test_without_an_event_loop_a_line_is_written_at_once() -> None:
     stream = Writes()
     RequestLog(stream).write({"request_id": "a"})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import secrets
 import shlex
 import zlib
 from urllib.parse import quote
@@ -97,6 +98,14 @@ def test_lookup_hash_depends_on_the_pepper() -> None:
     assert hash_key(b"p" * 32, key) == hmac.new(b"p" * 32, key.encode(), hashlib.sha256).hexdigest()
     assert hash_key(b"p" * 32, key) != hash_key(b"q" * 32, key)
     assert key not in hash_key(b"p" * 32, key)
+
+
+@pytest.mark.parametrize("pepper_length", [1, 32, 63, 64, 65, 200])
+def test_the_prekeyed_lookup_hash_is_rfc_2104_hmac_for_any_pepper(pepper_length: int) -> None:
+    pepper = secrets.token_bytes(pepper_length)
+    for key in (FMT.generate(), FMT.generate()):
+        expected = hmac.new(pepper, key.encode(), hashlib.sha256).hexdigest()
+        assert LookupHash(pepper)(key) == expected == hash_key(pepper, key)
 
 
 def test_ciphertexts_decrypt_only_for_their_owner_and_row() -> None:
