@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from bench.bare import FLOOR_PATH
@@ -54,15 +54,19 @@ class ServerError(RuntimeError):
     """The server did not start, or died; the message carries the end of its log."""
 
 
-def service_server(env: Mapping[str, str], workdir: Path, role: str, *, pin: bool) -> Server:
+def service_server(
+    env: Mapping[str, str], workdir: Path, role: str, *, pin: bool, under: Sequence[str] = ()
+) -> Server:
     """The service as users start it, `apikeys serve`, through the bench's launcher (see
     bench/serve.py): its JSON log (stderr) goes to `<role>.log`, its stdout to `<role>.out`."""
     port = free_port()
     command = [sys.executable, "-m", "bench.serve", "--host", "127.0.0.1", "--port", str(port)]
-    return Server(command, port, env, workdir / f"{role}.log", ready_path="/healthz", pin=pin)
+    return Server(
+        [*under, *command], port, env, workdir / f"{role}.log", ready_path="/healthz", pin=pin
+    )
 
 
-def bare_server(workdir: Path, *, pin: bool) -> Server:
+def bare_server(workdir: Path, *, pin: bool, under: Sequence[str] = ()) -> Server:
     """The floor: bench/bare.py under uvicorn with the service's settings spelled out. `apikeys
     serve` leaves the loop and the HTTP parser to uvicorn's "auto", which picks these two when
     they are installed (bench.serve prints what it picked, and the report shows it)."""
@@ -88,7 +92,9 @@ def bare_server(workdir: Path, *, pin: bool) -> Server:
     ]
     # Nothing of the service's configuration: the bare app reads none.
     env = {k: v for k, v in os.environ.items() if not k.startswith("APIKEYS_")}
-    return Server(command, port, env, workdir / "bare.log", ready_path=FLOOR_PATH, pin=pin)
+    return Server(
+        [*under, *command], port, env, workdir / "bare.log", ready_path=FLOOR_PATH, pin=pin
+    )
 
 
 class Server:
@@ -124,15 +130,15 @@ class Server:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + _START_TIMEOUT
+    def wait_ready(self, timeout: float = _START_TIMEOUT) -> None:
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 raise ServerError(f"the server exited ({self._process.returncode}): {self.tail()}")
             if self._answers():
                 return
             time.sleep(0.1)
-        raise ServerError(f"the server did not answer within {_START_TIMEOUT:.0f} s: {self.tail()}")
+        raise ServerError(f"the server did not answer within {timeout:.0f} s: {self.tail()}")
 
     def _answers(self) -> bool:
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
@@ -151,13 +157,13 @@ class Server:
                 return int(line.split()[1]) * 1024 / 1e6
         raise ServerError("no VmHWM in /proc status")
 
-    def stop(self) -> int | None:
+    def stop(self, timeout: float = _STOP_TIMEOUT) -> int | None:
         """SIGTERM (the service flushes its tracker on a graceful stop), then wait; kill as a
         last resort. Returns the exit code."""
         if self._process.poll() is None:
             self._process.send_signal(signal.SIGTERM)
             try:
-                self._process.wait(_STOP_TIMEOUT)
+                self._process.wait(timeout)
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()

@@ -151,8 +151,7 @@ def _extras(report: EngineReport) -> list[str]:
 
 
 def _tracker(report: EngineReport) -> list[str]:
-    on = report.fresh.verify if report.fresh else None
-    off = report.tracker_off
+    on, off = report.tracker_on, report.tracker_off
     if on is None or off is None:
         return ["tracker cost   n/a: needs a switch"]
     ratio = on.rps / off.rps if off.rps else 0.0
@@ -160,8 +159,8 @@ def _tracker(report: EngineReport) -> list[str]:
         f"tracker cost   {ratio:.3f} = verify {on.rps:,.0f} req/s with tracking /"
         f" {off.rps:,.0f} without   target >= {TRACKER_TARGET}"
         f"  {_verdict(ratio >= TRACKER_TARGET)}{_bad(on)}{_bad(off)}",
-        f"{_INDENT}fresh servers back to back; without = UsageTracker.record() a no-op"
-        " (BENCH_TRACKER_OFF=1, in bench/serve.py)",
+        f"{_INDENT}two fresh servers side by side, {report.tracker_rounds} interleaved round(s)"
+        " each; without = UsageTracker.record() a no-op (BENCH_TRACKER_OFF=1, in bench/serve.py)",
     ]
 
 

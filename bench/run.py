@@ -89,8 +89,11 @@ class EngineReport:
     bare_around: dict[str, tuple[WrkResult, WrkResult]] = field(default_factory=dict)
     bare_rounds: list[WrkResult] = field(default_factory=list)
     server_line: str = ""  # the event loop and HTTP protocol uvicorn picked for the service
-    fresh: VerifyAndList | None = None  # the scale baseline, and the tracker cost's "on"
+    fresh: VerifyAndList | None = None  # the scale baseline
+    # Verify with the tracker and without, on two servers side by side, rounds interleaved.
+    tracker_on: WrkResult | None = None
     tracker_off: WrkResult | None = None
+    tracker_rounds: int = 0
     load_average: tuple[float, float] = (0.0, 0.0)  # 1-minute, at the start and at the end
     cpu_stall_share: float | None = None  # of the run's time, some task was waiting for a CPU
     writes: WritesFigure | None = None
@@ -159,7 +162,7 @@ class EngineBench:
         self._seed()
         self._main_scenarios()
         self.report.fresh = self._verify_and_list()
-        self._tracker_off()
+        self._tracker_cost()
         self._count_writes()
         if self.options.scale_keys > self.report.stored_keys:
             self._scale()
@@ -356,8 +359,7 @@ class EngineBench:
             client.graphql(server.base_url, token, scenarios.DROPDOWN_QUERY)
 
     def _verify_and_list(self) -> VerifyAndList:
-        """apiKeys, then verify, on a fresh server. The verify run is also the "tracking on"
-        half of the tracker cost: the "off" half runs right after it, on the same terms."""
+        """apiKeys, then verify, on a fresh server: the baseline of the scale comparison."""
         stored = self.db.count_keys()
         self._step(f"apiKeys and verify on a fresh server, {stored:,} keys stored")
         role = f"{stored:,} keys"
@@ -371,17 +373,27 @@ class EngineBench:
             )
         return VerifyAndList(stored, verify, api_keys)
 
-    def _tracker_off(self) -> None:
-        self._step("verify on a fresh server, the tracker's record() a no-op")
-        role = "tracker off"
-        with self._server(role, BENCH_TRACKER_OFF="1") as server:
-            self.report.tracker_off = self._measure(
-                f"verify, {role}",
-                role,
-                self._load(server),
-                "requests.lua",
-                self.data_files["verify"],
-            )
+    def _tracker_cost(self) -> None:
+        """Verify with the tracker and with its record() a no-op, on two fresh servers up side by
+        side (the one not measured waits in its event loop), their rounds interleaved, so that
+        a machine getting busier or quieter moves both alike."""
+        rounds = 1 if self.options.smoke else 3
+        self._step(f"verify with the tracker and without (record() a no-op), {rounds} rounds each")
+        data = self.data_files["verify"]
+        measured: dict[str, list[WrkResult]] = {"tracker on": [], "tracker off": []}
+        with (
+            self._server("tracker on") as on,
+            self._server("tracker off", BENCH_TRACKER_OFF="1") as off,
+        ):
+            loads = {"tracker on": self._load(on), "tracker off": self._load(off)}
+            for n in range(rounds):
+                for role, load in loads.items():
+                    label = f"verify, {role}, round {n + 1}"
+                    result = self._measure(label, role, load, "requests.lua", data, warm_up=n == 0)
+                    measured[role].append(result)
+        self.report.tracker_on = combined(measured["tracker on"])
+        self.report.tracker_off = combined(measured["tracker off"])
+        self.report.tracker_rounds = rounds
 
     def _count_writes(self) -> None:
         keys = [user.secrets[0] for user in self.users][: self.options.writes_keys]
@@ -407,3 +419,17 @@ class EngineBench:
         self.db.settle()
         settled = time.monotonic() - started
         self.report.scale = ScaleFigure(seeded, settled, self._verify_and_list())
+
+
+def combined(rounds: list[WrkResult]) -> WrkResult:
+    """Several rounds of one measurement as one: requests and time summed, the median round's
+    p50, the worst p99."""
+    p50s = sorted(r.p50_ms for r in rounds)
+    return WrkResult(
+        requests=sum(r.requests for r in rounds),
+        seconds=sum(r.seconds for r in rounds),
+        p50_ms=p50s[len(p50s) // 2],
+        p99_ms=max(r.p99_ms for r in rounds),
+        bad=sum(r.bad for r in rounds),
+        pairs=0,
+    )
