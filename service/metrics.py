@@ -102,8 +102,8 @@ class TalliedCounter:
         if labels in counts:
             counts[labels] += 1
         else:
+            self._created[labels] = time.time()  # before the count: collect() reads both
             counts[labels] = 1
-            self._created[labels] = time.time()
 
     def describe(self) -> list[Metric]:
         return [CounterMetricFamily(self._name, self._documentation, labels=self._labelnames)]
@@ -142,9 +142,9 @@ class TalliedHistogram:
     def observe(self, label: str, value: float) -> None:
         counts = self._counts.get(label)
         if counts is None:
-            counts = self._counts[label] = [0] * (len(self._bounds) + 1)
-            self._sums[label] = 0.0
+            self._sums[label] = 0.0  # before the counts: collect() reads all three
             self._created[label] = time.time()
+            counts = self._counts[label] = [0] * (len(self._bounds) + 1)
         # The first bucket whose upper bound is at least the value, as `Histogram.observe`.
         counts[bisect_left(self._bounds, value)] += 1
         self._sums[label] += value
