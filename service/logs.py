@@ -60,9 +60,12 @@ def logging_config(level: str = "INFO") -> dict[str, Any]:
     }
 
 
+REQUEST_LOGGER = "apikeys.request"
 _LINE_START = b'{"ts":"'
-# What follows the timestamp: the fields every line has, then those of the request.
-_LINE_HEAD_ALONE = b'","level":"info","logger":"apikeys.request","msg":"request"'
+# What follows the timestamp: the fields every line has (encoded once, by the same encoder as the
+# request's own), then those of the request.
+_HEAD_FIELDS = {"level": "info", "logger": REQUEST_LOGGER, "msg": "request"}
+_LINE_HEAD_ALONE = b'",' + orjson.dumps(_HEAD_FIELDS)[1:-1]
 _LINE_HEAD_FIELDS = _LINE_HEAD_ALONE + b","
 
 
@@ -80,7 +83,7 @@ class RequestLog:
     enabled for INFO.
     """
 
-    NAME = "apikeys.request"
+    NAME = REQUEST_LOGGER
     FLUSH_SECONDS = 0.1
     PIPE_BUF = 4096
 

@@ -203,8 +203,6 @@ class SharedHistogram:
 class Metrics:
     def __init__(self, tracker: UsageTracker) -> None:
         self.registry = registry = CollectorRegistry(auto_describe=True)
-        self._statuses: dict[int, str] = {}
-        self._operation_children: dict[tuple[str, bool], tuple[Counter, Histogram]] = {}
         self._multiprocess = multiprocess_mode()
         self.requests = self._counter(
             "apikeys_http_requests",
@@ -214,18 +212,15 @@ class Metrics:
         self.request_seconds = self._histogram(
             "apikeys_http_request_duration_seconds", "HTTP request latency by route.", "route"
         )
-        self.operations = Counter(
+        self.operations = self._counter(
             "apikeys_graphql_operations",
             "GraphQL operations by root field(s) and outcome (ok or error).",
-            ["operation", "outcome"],
-            registry=registry,
+            ("operation", "outcome"),
         )
-        self.operation_seconds = Histogram(
+        self.operation_seconds = self._histogram(
             "apikeys_graphql_operation_duration_seconds",
             "GraphQL operation latency by root field(s).",
-            ["operation"],
-            buckets=LATENCY_BUCKETS,
-            registry=registry,
+            "operation",
         )
         self.verifications = self._counter(
             "apikeys_verifications",
@@ -332,27 +327,16 @@ class Metrics:
     def request_done(self, route: str, method: str, status: int, seconds: float) -> None:
         """Counts and times one HTTP request."""
         label = method if method in _METHODS else "OTHER"  # a closed set, like routes
-        status_text = self._statuses.get(status)
-        if status_text is None:
-            status_text = self._statuses[status] = str(status)
-        self.requests.inc((route, label, status_text))
+        self.requests.inc((route, label, str(status)))
         self.request_seconds.observe(route, seconds)
 
     def verification_done(self, result: str) -> None:
         self.verifications.inc((result,))
 
     def operation_done(self, operation: str, failed: bool, seconds: float) -> None:
-        """Counts and times one GraphQL operation (bound children kept, as for requests)."""
-        key = (operation, failed)
-        counted = self._operation_children.get(key)
-        if counted is None:
-            counted = self._operation_children[key] = (
-                self.operations.labels(operation, "error" if failed else "ok"),
-                self.operation_seconds.labels(operation),
-            )
-        counter, histogram = counted
-        counter.inc()
-        histogram.observe(seconds)
+        """Counts and times one GraphQL operation."""
+        self.operations.inc((operation, "error" if failed else "ok"))
+        self.operation_seconds.observe(operation, seconds)
 
     def render(self) -> bytes:
         if not self._multiprocess:

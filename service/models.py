@@ -5,8 +5,9 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
+from service.run_commands import WORKFLOW_ID_MAX
+
 USER_AGENT_MAX = 256  # what is kept of a use's user agent
-WORKFLOW_ID_MAX = 200  # service.run_commands.WORKFLOW_ID_MAX
 LEAK_URL_MAX = 2048
 LEAK_SOURCE_MAX = 256
 

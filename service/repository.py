@@ -759,8 +759,7 @@ class LockedOwner:
             setattr(row, field, value)
         row.updated_at = utcnow()
         try:
-            # Only what changed: a whole-row write could put back a secret that a rotation of
-            # the service's own secrets rewrote meanwhile (it takes no owner lock).
+            # Only what changed: the secret columns are written by rotations alone.
             await row.save(using_db=self._conn, update_fields=[*changes, "updated_at"])
         except IntegrityError:
             raise NameTaken() from None

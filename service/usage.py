@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import NamedTuple
 
 from service.errors import ValidationFailed
+from service.models import USER_AGENT_MAX
 from service.run_commands import clean_workflow_id
 
 
@@ -73,16 +74,13 @@ class UsageBatch:
                 entry.add(counted.uses, counted.last_used_at)
 
 
-USER_AGENT_KEPT = 256  # service.models.USER_AGENT_MAX
-
-
 def usage_user_agent(raw: object) -> str | None:
     """What is kept of a use's user agent: at most 256 characters, control characters removed;
     None when nothing is left (or it is not text)."""
     if not isinstance(raw, str):
         return None
-    kept = "".join(ch for ch in raw[: USER_AGENT_KEPT * 4] if unicodedata.category(ch) != "Cc")
-    return kept[:USER_AGENT_KEPT] or None
+    kept = "".join(ch for ch in raw[: USER_AGENT_MAX * 4] if unicodedata.category(ch) != "Cc")
+    return kept[:USER_AGENT_MAX] or None
 
 
 def usage_workflow_id(raw: object) -> str | None:
