@@ -124,6 +124,15 @@ async def test_days_are_one_to_ninety(api: Api, days: int) -> None:
         assert error["extensions"] == {"code": "VALIDATION_FAILED", "field": "days"}
 
 
+@pytest.mark.parametrize("days", [1, 90])
+async def test_one_and_ninety_days_are_accepted(api: Api, days: int) -> None:
+    data = await api.data(
+        f"{{ apiKeys {{ usage(days: {days}) {{ date }} usedBy(days: {days}) {{ uses }} }} }}"
+    )
+    assert len(data["apiKeys"][0]["usage"]) == days
+    assert data["apiKeys"][0]["usedBy"] == []
+
+
 async def test_the_usage_of_five_keys_costs_a_fixed_number_of_queries(
     api: Api, sql: StatementLog
 ) -> None:
