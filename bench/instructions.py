@@ -20,7 +20,6 @@ import os
 import re
 import secrets
 import shutil
-import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -30,7 +29,7 @@ from pathlib import Path
 from bench import client
 from bench.bare import FLOOR_PATH
 from bench.databases import PostgresDatabase
-from bench.processes import REPO_ROOT, Server, bare_server, service_server
+from bench.processes import Server, bare_server, migrate, service_server
 from bench.seed import ServiceSecrets
 
 _BASE_REQUESTS = 300
@@ -64,16 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         database.create()
         cleanup.callback(database.drop)
         env = service_secrets.env(database.url, str(workdir / "state"))
-        migrated = subprocess.run(
-            [sys.executable, "-m", "service.cli", "migrate"],
-            cwd=REPO_ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if migrated.returncode != 0:
-            raise RuntimeError(f"migrate failed: {migrated.stderr[-2000:]}")
+        migrate(env)
         key = _a_key(env, workdir, service_secrets)
         malformed = key[:-1] + ("A" if key[-1] != "A" else "B")
         scenarios = [
@@ -109,6 +99,9 @@ def _a_key(env: dict[str, str], workdir: Path, service_secrets: ServiceSecrets) 
         token = service_secrets.sessions().issue("bench-instructions")
         data, _ = client.graphql(server.base_url, token, "{ apiKeys { key } }")
         key: str = data["apiKeys"][0]["key"]
+        # A refusal is answered 200 too: the counted scenario must be a valid key's.
+        if client.verify(server.base_url, service_secrets.service_token, key)["valid"] is not True:
+            raise client.ClientError("the key made for the count does not verify")
         return key
     finally:
         server.stop()

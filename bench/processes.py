@@ -54,6 +54,20 @@ class ServerError(RuntimeError):
     """The server did not start, or died; the message carries the end of its log."""
 
 
+def migrate(env: Mapping[str, str]) -> None:
+    """`apikeys migrate` with the service's environment, as a deployment runs it."""
+    result = subprocess.run(
+        [sys.executable, "-m", "service.cli", "migrate"],
+        cwd=REPO_ROOT,
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"migrate failed: {result.stderr[-2000:]}")
+
+
 def service_server(
     env: Mapping[str, str], workdir: Path, role: str, *, pin: bool, under: Sequence[str] = ()
 ) -> Server:

@@ -153,7 +153,7 @@ def _extras(report: EngineReport) -> list[str]:
 def _tracker(report: EngineReport) -> list[str]:
     on, off = report.tracker_on, report.tracker_off
     if on is None or off is None:
-        return ["tracker cost   n/a: needs a switch"]
+        return ["tracker cost   n/a: not measured"]
     ratio = on.rps / off.rps if off.rps else 0.0
     return [
         f"tracker cost   {ratio:.3f} = verify {on.rps:,.0f} req/s with tracking /"

@@ -10,7 +10,6 @@ server meanwhile waits in its event loop and costs nothing.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -24,10 +23,10 @@ from bench.bare import FLOOR_PATH, floor_body
 from bench.databases import Database, RowWrites
 from bench.options import Options
 from bench.processes import (
-    REPO_ROOT,
     Server,
     bare_server,
     cpu_stall_microseconds,
+    migrate,
     service_server,
 )
 from bench.seed import (
@@ -157,7 +156,7 @@ class EngineBench:
         start_load = os.getloadavg()[0]
         start_stall, started = cpu_stall_microseconds(), time.monotonic()
         self._step("migrating")
-        self._migrate()
+        migrate(self.env)
         self._step(f"seeding {self.options.list_users} users with 5 keys each")
         self._seed()
         self._main_scenarios()
@@ -174,18 +173,6 @@ class EngineBench:
         return self.report
 
     # -- setup ---------------------------------------------------------------------------------
-
-    def _migrate(self) -> None:
-        result = subprocess.run(
-            [sys.executable, "-m", "service.cli", "migrate"],
-            cwd=REPO_ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise RuntimeError(f"migrate failed: {result.stderr[-2000:]}")
 
     def _seed(self) -> None:
         started = time.monotonic()
