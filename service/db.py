@@ -41,7 +41,10 @@ def engine_of(database_url: str) -> Engine:
     )
 
 
-def tortoise_config(database_url: str) -> dict[str, Any]:
+def tortoise_config(database_url: str, *, statement_timeout: float | None = None) -> dict[str, Any]:
+    """Tortoise's configuration. `statement_timeout` (seconds) bounds every statement, and
+    every new connection, on PostgreSQL (a partitioned database then fails a request instead of
+    hanging it); the service's requests have one, migrations and batch commands do not."""
     # The connection is named after its engine: Tortoise caches compiled SQL per connection
     # name, and a process that talks to both engines (the test suite) must not share that cache.
     engine = engine_of(database_url)
@@ -49,6 +52,10 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
     if engine == "postgres":
         connection = expand_db_url(database_url)
         connection["credentials"]["reset"] = _keep_session
+        if statement_timeout is not None:
+            # Connecting is bounded too: a pool replaces a broken connection on demand.
+            connection["credentials"]["command_timeout"] = statement_timeout
+            connection["credentials"]["timeout"] = statement_timeout
     return {
         "connections": {engine: connection},
         "apps": {APP: {"models": MODELS, "default_connection": engine}},
@@ -80,7 +87,7 @@ def is_unavailable(exc: BaseException) -> bool:
     for _ in range(10):
         if seen is None:
             return False
-        if isinstance(seen, _UNAVAILABLE):
+        if isinstance(seen, _UNAVAILABLE) and not isinstance(seen, _CLIENT_FAULTS):
             return True
         seen = seen.__cause__ or seen.__context__
     return False
@@ -95,6 +102,14 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.CannotConnectNowError,  # the server is starting or shutting down
     asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.TooManyConnectionsError,
+)
+# InterfaceErrors that say a value or a call was wrong, not that the connection is: retrying
+# them would fail again.
+_CLIENT_FAULTS: tuple[type[BaseException], ...] = (
+    asyncpg.exceptions._base.DataError,
+    asyncpg.exceptions._base.ClientConfigurationError,
+    asyncpg.exceptions._base.UnsupportedClientFeatureError,
+    asyncpg.exceptions._base.UnsupportedServerFeatureError,
 )
 
 

@@ -32,7 +32,6 @@ from prometheus_client.samples import Sample
 from prometheus_client.utils import floatToGoString
 
 from service.background import background
-from service.tracker import UsageTracker
 
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 _GAUGE_SECONDS = 1.0
@@ -200,8 +199,20 @@ class SharedHistogram:
         child.observe(value)
 
 
+class TrackerFigures(Protocol):
+    """What the usage tracker tells about itself."""
+
+    @property
+    def buffered(self) -> int: ...
+
+    flushes: int
+    failed_flushes: int
+
+    def seconds_since_flush(self) -> float: ...
+
+
 class Metrics:
-    def __init__(self, tracker: UsageTracker) -> None:
+    def __init__(self) -> None:
         self.registry = registry = CollectorRegistry(auto_describe=True)
         self._multiprocess = multiprocess_mode()
         self.requests = self._counter(
@@ -241,10 +252,18 @@ class Metrics:
             registry=registry,
             multiprocess_mode="mostrecent",
         )
-        self._tracker = tracker
-        # Read from the tracker at scrape time (several workers: set every second), so the
-        # request path never touches them.
-        self._tracker_gauges: list[tuple[Gauge, Callable[[], float]]] = [
+        self.tracker_dropped = Counter(
+            "apikeys_tracker_dropped",
+            "Usage entries the database refused for what they hold, dropped by the tracker.",
+            registry=registry,
+        )
+        self._tracker_gauges: list[tuple[Gauge, Callable[[], float]]] = []
+
+    def watch_tracker(self, tracker: TrackerFigures) -> None:
+        """The tracker's gauges, read from it at scrape time (several workers: set every
+        second), so the request path never touches them."""
+        registry = self.registry
+        self._tracker_gauges = [
             (
                 Gauge(
                     "apikeys_tracker_buffered_keys",

@@ -569,11 +569,17 @@ class KeyRepository:
         rows = await query.order_by("-id").limit(limit)
         return [_event(row) for row in rows]
 
-    async def record_usage(self, batch: UsageBatch, *, prune_before: date | None) -> None:
+    async def prune_usage(self, before: date) -> None:
+        """Usage counted before `before` is deleted."""
+        async with in_transaction() as conn:
+            for model in (ApiKeyUsageDay, ApiKeyWorkflowUse):
+                await model.filter(day__lt=before).using_db(conn).delete()
+
+    async def record_usage(self, batch: UsageBatch) -> None:
         """A tracker flush, in one transaction: each key's latest use (and where it came from),
-        its uses per day, its uses per workflow and day; each touched row written once. Usage
-        before `prune_before` is deleted. On PostgreSQL the owners whose lists changed are
-        announced (on commit) to every process."""
+        its uses per day, its uses per workflow and day; each touched row written once. On
+        PostgreSQL the owners whose lists changed are announced (on commit) to every
+        process."""
         latest = sorted(batch.latest.items())
         days = sorted(batch.days.items())
         workflows = sorted(batch.workflows.items())
@@ -634,9 +640,6 @@ class KeyRepository:
                             for (key_id, workflow, day), counted in workflows
                         ],
                     )
-            if prune_before is not None:
-                for model in (ApiKeyUsageDay, ApiKeyWorkflowUse):
-                    await model.filter(day__lt=prune_before).using_db(conn).delete()
             if self._announce and owners:
                 for payload in _batches(sorted(owners)):
                     await conn.execute_query(

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import NamedTuple
 
 from service.errors import ValidationFailed
-from service.models import USER_AGENT_MAX
 from service.run_commands import clean_workflow_id
 
 
@@ -58,6 +56,19 @@ class UsageBatch:
             else:
                 entry.add(uses, at)
 
+    def key_ids(self) -> set[str]:
+        return {*self.latest, *(k for k, _ in self.days), *(k for k, _, _ in self.workflows)}
+
+    def parts(self, size: int) -> list[UsageBatch]:
+        """Its entries (latest uses, days, workflows), in batches of at most `size` entries."""
+        parts = [UsageBatch()]
+        for table in ("latest", "days", "workflows"):
+            for key, value in getattr(self, table).items():
+                if len(parts[-1]) >= size:
+                    parts.append(UsageBatch())
+                getattr(parts[-1], table)[key] = value
+        return [part for part in parts if len(part)]
+
     def merge(self, other: UsageBatch) -> None:
         """Put a batch that could not be written back in front of newer uses."""
         for key_id, (at, use) in other.latest.items():
@@ -72,15 +83,6 @@ class UsageBatch:
                 self.workflows[workflow_key] = WorkflowUses(counted.uses, counted.last_used_at)
             else:
                 entry.add(counted.uses, counted.last_used_at)
-
-
-def usage_user_agent(raw: object) -> str | None:
-    """What is kept of a use's user agent: at most 256 characters, control characters removed;
-    None when nothing is left (or it is not text)."""
-    if not isinstance(raw, str):
-        return None
-    kept = "".join(ch for ch in raw[: USER_AGENT_MAX * 4] if unicodedata.category(ch) != "Cc")
-    return kept[:USER_AGENT_MAX] or None
 
 
 def usage_workflow_id(raw: object) -> str | None:

@@ -22,7 +22,7 @@ class RecordingStore:
         self.fail_next = 0
         self.block: asyncio.Event | None = None
 
-    async def record_usage(self, batch: UsageBatch, *, prune_before: date | None) -> None:
+    async def record_usage(self, batch: UsageBatch) -> None:
         if self.block is not None:
             await self.block.wait()
         if self.fail_next:
@@ -30,7 +30,9 @@ class RecordingStore:
             raise ConnectionError("database unavailable")
         self.batches.append({key_id: at for key_id, (at, _) in batch.latest.items()})
         self.written.append(batch)
-        self.pruned.append(prune_before)
+
+    async def prune_usage(self, before: date) -> None:
+        self.pruned.append(before)
 
 
 def tracker(store: RecordingStore, flush_seconds: float = 60, max_keys: int = 1000) -> UsageTracker:
@@ -212,4 +214,66 @@ async def test_old_usage_is_pruned_at_most_once_an_hour() -> None:
     for _ in range(3):
         t.record("k", T0)
         await t.flush()
-    assert store.pruned == [T0.date() - timedelta(days=USAGE_DAYS_KEPT), None, None]
+    assert store.pruned == [T0.date() - timedelta(days=USAGE_DAYS_KEPT)]
+
+
+class RefusingStore(RecordingStore):
+    """Refuses any batch holding an entry of key "bad", as a database refuses a value no column
+    holds (a failure of the entry, not of the database)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.attempts = 0
+
+    async def record_usage(self, batch: UsageBatch) -> None:
+        self.attempts += 1
+        if "bad" in batch.key_ids():
+            raise ValueError("value too long for type character varying(64)")
+        await super().record_usage(batch)
+
+
+async def test_an_entry_the_database_refuses_is_dropped_and_every_other_is_written() -> None:
+    store = RefusingStore()
+    dropped: list[int] = []
+    t = UsageTracker(store, flush_seconds=60, max_buffered_keys=1000, on_dropped=dropped.append)
+    for n in range(40):
+        t.record(f"k{n}", T0, Use("wf"))
+    t.record("bad", T0, Use("wf"))
+    assert await t.flush() == 40
+    written_keys = set().union(*(batch.key_ids() for batch in store.written))
+    assert written_keys == {f"k{n}" for n in range(40)}
+    assert sum(len(batch) for batch in store.written) == 120  # each key, its day, its workflow
+    assert t.dropped == 3 and dropped == [1, 1, 1]  # bad's latest use, day and workflow
+    assert t.buffered == 0 and t.failed_flushes == 0
+    # Dropped means dropped: the next flush never tries it again.
+    attempts = store.attempts
+    t.record("k0", T0 + timedelta(seconds=1))
+    await t.flush()
+    assert store.attempts == attempts + 1
+
+
+async def test_a_failing_database_is_asked_again_after_longer_and_longer_pauses() -> None:
+    store = RecordingStore()
+    store.fail_next = 1_000_000
+    t = tracker(store, flush_seconds=0.05, max_keys=1)
+    async with contextlib.AsyncExitStack() as stack:
+        await stack.enter_async_context(t.running())
+        for n in range(150):  # each use fills the buffer: an early flush is asked for each time
+            t.record(f"k{n}", T0)
+            await asyncio.sleep(0.005)
+        attempts = 1_000_000 - store.fail_next
+        store.fail_next = 0  # the database is back for the final flush
+    # Pauses of 0.1, 0.2, 0.4, 0.8 s after the first failure: a handful of attempts, where
+    # asking on every early-flush request would have made about 150.
+    assert 2 <= attempts <= 6, attempts
+    written_keys = set().union(*(batch.key_ids() for batch in store.written))
+    assert len(written_keys) == 150, "nothing dropped meanwhile"
+
+
+def test_the_pause_doubles_with_each_failure_up_to_a_minute() -> None:
+    t = tracker(RecordingStore(), flush_seconds=5)
+    pauses = []
+    for failing in range(6):
+        t._failing = failing
+        pauses.append(t._pause())
+    assert pauses == [5, 10, 20, 40, 60, 60]
