@@ -21,7 +21,7 @@ from service.auth import Authenticator
 from service.clock import Clock, utcnow
 from service.db import engine_of, tortoise_config
 from service.health import Health
-from service.keycache import KeyChangeListener, KeyLists, VerifiedKeys
+from service.keycache import KeyChangeListener, KeyLists, Lease, VerifiedKeys
 from service.keys import KeyService
 from service.logs import RequestLog
 from service.metrics import Metrics
@@ -48,27 +48,30 @@ def create_app(
     # Verified keys and key lists are cached only where every process hears of every change
     # (PostgreSQL).
     caching = engine == "postgres" and settings.verify_cache_seconds > 0
-    cache = VerifiedKeys(settings.verify_cache_seconds) if caching else None
-    lists = KeyLists(settings.verify_cache_seconds) if caching else None
+    lease = Lease()
+    cache = VerifiedKeys(settings.verify_cache_seconds, lease) if caching else None
+    lists = KeyLists(settings.verify_cache_seconds, lease) if caching else None
     listener = (
         KeyChangeListener(settings.database_url.split("?", 1)[0], cache, lists, engine)
         if cache is not None and lists is not None
         else None
     )
     repository = KeyRepository(engine, observer=listener)
+    metrics = Metrics()
     tracker = UsageTracker(
         repository,
         flush_seconds=settings.tracker.flush_seconds,
         max_buffered_keys=settings.tracker.max_buffered_keys,
         clock=clock,
+        on_dropped=metrics.tracker_dropped.inc,
     )
+    metrics.watch_tracker(tracker)
     verifier = KeyVerifier(repository, vault, tracker, clock=clock, cache=cache)
     keys = KeyService(
         repository, vault, max_keys=settings.max_keys_per_user, clock=clock, lists=lists
     )
-    metrics = Metrics(tracker)
     log = request_log or RequestLog()
-    health = Health(engine, metrics)
+    health = Health(engine, metrics, production=settings.production)
     limits = _failure_limits(settings, metrics)
     graphql = GraphQLView(
         build_schema(production=settings.production, metrics=metrics),
@@ -94,7 +97,12 @@ def create_app(
             stack.callback(log.close)
             await stack.enter_async_context(
                 RegisterTortoise(
-                    app, config=tortoise_config(settings.database_url), _enable_global_fallback=True
+                    app,
+                    config=tortoise_config(
+                        settings.database_url,
+                        statement_timeout=settings.database_timeout_seconds,
+                    ),
+                    _enable_global_fallback=True,
                 )
             )
             await stack.enter_async_context(metrics.running())
@@ -159,7 +167,7 @@ def _failure_limits(settings: Settings, metrics: Metrics) -> FailureLimits:
     """Failed key checks counted per client address: in Redis across every process when it is
     configured, else in this process."""
     limit = settings.verify_failures
-    local = FailureLimiter(limit.max_failures, limit.window_seconds)
+    local = FailureLimiter(limit.max_failures, limit.window_seconds, ipv6_prefix=limit.ipv6_prefix)
     if settings.redis_url is None:
         return InProcessLimits(local)
     return SharedLimits.from_url(

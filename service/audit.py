@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-USER_AGENT_MAX = 512
-
 
 class EventKind(StrEnum):
     CREATED = "CREATED"
@@ -34,15 +32,12 @@ class RevealedIn(StrEnum):
 
 @dataclass(frozen=True)
 class Actor:
-    """The signed-in user behind a use case, and where their request came from."""
+    """The signed-in user behind a use case, and where their request came from (as
+    `service.origins` keeps them)."""
 
     owner_id: str
     client_address: str | None = None
     user_agent: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.user_agent is not None and len(self.user_agent) > USER_AGENT_MAX:
-            object.__setattr__(self, "user_agent", self.user_agent[:USER_AGENT_MAX])
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
+from service.origins import ADDRESS_MAX, USER_AGENT_MAX
 from service.run_commands import WORKFLOW_ID_MAX
 
-USER_AGENT_MAX = 256  # what is kept of a use's user agent
 LEAK_URL_MAX = 2048
 LEAK_SOURCE_MAX = 256
 
@@ -46,7 +46,7 @@ class ApiKey(Model):
     updated_at = fields.DatetimeField(auto_now=True)
     last_used_at = fields.DatetimeField(null=True)
     # Where the latest use came from (written with `last_used_at`, by the tracker).
-    last_used_address = fields.CharField(max_length=64, null=True)
+    last_used_address = fields.CharField(max_length=ADDRESS_MAX, null=True)
     last_used_user_agent = fields.CharField(max_length=USER_AGENT_MAX, null=True)
     rotated_at = fields.DatetimeField(null=True)
     expires_at = fields.DatetimeField(null=True)  # null: never (the default key never does)
@@ -138,7 +138,8 @@ class ApiKeyEvent(Model):
     leak_url = fields.CharField(max_length=LEAK_URL_MAX, null=True)  # LEAKED only
     leak_source = fields.CharField(max_length=LEAK_SOURCE_MAX, null=True)  # LEAKED only
     key_expires_at = fields.DatetimeField(null=True)  # CREATED only: when the key expires
-    client_address = fields.CharField(max_length=64, null=True)
+    client_address = fields.CharField(max_length=ADDRESS_MAX, null=True)
+    # Wider than USER_AGENT_MAX: rows written before user agents had one limit keep theirs.
     user_agent = fields.CharField(max_length=512, null=True)
     occurred_at = fields.DatetimeField()
 

@@ -1,13 +1,19 @@
 """Slows down a client that keeps presenting bad keys: after `max_failures` failed
 verifications within a window, its requests are refused with 429 until the window ends.
 
-Counted per client address. `FailureLimiter` keeps the counts in this process's memory (a fixed
-window: enough to make guessing pointless, keys carry 190 bits, for one dict look-up on the hot
-path). With `APIKEYS_REDIS_URL`, `SharedLimits` counts across every process and host in Redis.
+Counted per client (`subject`): an IPv4 address, or an IPv6 network of `ipv6_prefix` bits (a
+/64 by default: one subscriber usually holds a whole /64, so counting single IPv6 addresses
+would give them unlimited tries). `FailureLimiter` keeps the counts in this process's memory (a
+fixed window: enough to make guessing pointless, keys carry 190 bits, for one dict look-up on the
+hot path). With `APIKEYS_REDIS_URL`, `SharedLimits` counts across every process and host in
+Redis.
 """
 
 from __future__ import annotations
 
+import functools
+import ipaddress
+import itertools
 import logging
 import math
 import time
@@ -23,22 +29,49 @@ from prometheus_client import Counter
 
 logger = logging.getLogger("apikeys.ratelimit")
 
-_MAX_TRACKED_ADDRESSES = 100_000
+_MAX_TRACKED = 100_000
 _NAMESPACE = "verify-failures"
 _REDIS_TIMEOUT = 0.25  # seconds
+UNKNOWN_CLIENT = "unknown"  # every request whose address cannot be told is one client
+
+
+@functools.lru_cache(maxsize=4096)
+def subject(address: str | None, ipv6_prefix: int = 64) -> str:
+    """Who a failure is counted against: an IPv4 address (an IPv4-mapped IPv6 one included),
+    or the IPv6 network of `ipv6_prefix` bits holding the address. `address` is canonical
+    (`service.origins`); None counts as one unknown client."""
+    if address is None:
+        return UNKNOWN_CLIENT
+    if ":" not in address:
+        return address  # IPv4, already canonical
+    parsed = ipaddress.IPv6Address(address.partition("%")[0])
+    if parsed.ipv4_mapped is not None:
+        return str(parsed.ipv4_mapped)
+    return str(ipaddress.IPv6Network((parsed, ipv6_prefix), strict=False))
 
 
 class FailureLimiter:
+    """Failures per subject in fixed windows, in this process's memory, for at most
+    `max_tracked` subjects. When the table is full, the quiet subjects (under the limit) that
+    started their windows longest ago make room, never one that is being slowed down: a flood
+    of new addresses cannot buy an offender a clean slate."""
+
     def __init__(
         self,
         max_failures: int,
         window_seconds: int,
         monotonic: Callable[[], float] = time.monotonic,
+        *,
+        ipv6_prefix: int = 64,
+        max_tracked: int = _MAX_TRACKED,
     ) -> None:
         self._max = max_failures
         self._window = window_seconds
         self._now = monotonic
-        self._windows: dict[str, tuple[float, int]] = {}  # address -> (window start, failures)
+        self.ipv6_prefix = ipv6_prefix
+        self._max_tracked = max_tracked
+        # subject -> (window start, failures), in the order the windows started
+        self._windows: dict[str, tuple[float, int]] = {}
 
     def retry_after(self, address: str) -> int | None:
         """Seconds until `address` may try again, or None when it is not being slowed down."""
@@ -59,26 +92,38 @@ class FailureLimiter:
 
     def record_failure(self, address: str) -> None:
         now = self._now()
-        start, failures = self._windows.get(address, (now, 0))
-        if now - start >= self._window:
-            start, failures = now, 0
-        if len(self._windows) >= _MAX_TRACKED_ADDRESSES and address not in self._windows:
-            self._forget_expired(now)
-        self._windows[address] = (start, failures + 1)
+        windows = self._windows
+        entry = windows.get(address)
+        if entry is not None and now - entry[0] < self._window:
+            windows[address] = (entry[0], entry[1] + 1)
+            return
+        if entry is not None:
+            del windows[address]  # a new window: to the end of the order
+        elif len(windows) >= self._max_tracked and not self._make_room(now):
+            return  # every subject tracked is over the limit: they stay, this one is not counted
+        windows[address] = (now, 1)
 
-    def _forget_expired(self, now: float) -> None:
-        expired = [a for a, (s, _) in self._windows.items() if now - s >= self._window]
-        for address in expired or list(self._windows)[: _MAX_TRACKED_ADDRESSES // 10]:
-            del self._windows[address]
+    def _make_room(self, now: float) -> bool:
+        """Forget expired windows; if none, the oldest tenth of the quiet ones."""
+        windows = self._windows
+        expired = [a for a, (start, _) in windows.items() if now - start >= self._window]
+        if not expired:
+            quiet = (a for a, (_, failures) in windows.items() if failures < self._max)
+            expired = list(itertools.islice(quiet, max(1, self._max_tracked // 10)))
+        for address in expired:
+            del windows[address]
+        return bool(expired)
 
 
 class FailureLimits(Protocol):
-    """What the endpoints ask of a failure limiter, wherever its counts are kept."""
+    """What the endpoints ask of a failure limiter, wherever its counts are kept. `address` is a
+    canonical client address (`service.origins`), None when the request's cannot be told; it is
+    counted against its `subject`."""
 
-    async def check(self, address: str) -> int | None:
+    async def check(self, address: str | None) -> int | None:
         """Seconds until `address` may try again, or None when it is not being slowed down."""
 
-    async def failed(self, address: str) -> int | None:
+    async def failed(self, address: str | None) -> int | None:
         """Count a failure; the seconds to wait when this one went over the limit, else None."""
 
     async def aclose(self) -> None:
@@ -92,11 +137,11 @@ class InProcessLimits:
     def __init__(self, limiter: FailureLimiter) -> None:
         self._limiter = limiter
 
-    async def check(self, address: str) -> int | None:
-        return self._limiter.retry_after(address)
+    async def check(self, address: str | None) -> int | None:
+        return self._limiter.retry_after(subject(address, self._limiter.ipv6_prefix))
 
-    async def failed(self, address: str) -> int | None:
-        self._limiter.record_failure(address)
+    async def failed(self, address: str | None) -> int | None:
+        self._limiter.record_failure(subject(address, self._limiter.ipv6_prefix))
         return None
 
     async def aclose(self) -> None:
@@ -166,12 +211,13 @@ class SharedLimits:
         if self._pool is not None:
             self._pool.disconnect()
 
-    async def check(self, address: str) -> int | None:
-        local_wait = self._local.retry_after(address)
-        if not self._local.has_failed(address) or not self._available():
+    async def check(self, address: str | None) -> int | None:
+        counted = subject(address, self._local.ipv6_prefix)
+        local_wait = self._local.retry_after(counted)
+        if not self._local.has_failed(counted) or not self._available():
             return local_wait
         try:
-            stats = await self._limiter.get_window_stats(self._item, _NAMESPACE, address)
+            stats = await self._limiter.get_window_stats(self._item, _NAMESPACE, counted)
         except Exception as exc:  # noqa: BLE001 - whatever the client raises, fail open
             self._lost(exc)
             return local_wait
@@ -180,16 +226,17 @@ class SharedLimits:
             return None
         return max(1, math.ceil(stats.reset_time - time.time()))
 
-    async def failed(self, address: str) -> int | None:
-        self._local.record_failure(address)
+    async def failed(self, address: str | None) -> int | None:
+        counted = subject(address, self._local.ipv6_prefix)
+        self._local.record_failure(counted)
         if not self._available():
             return None
         try:
-            within = await self._limiter.hit(self._item, _NAMESPACE, address)
+            within = await self._limiter.hit(self._item, _NAMESPACE, counted)
             if within:
                 self._back()
                 return None
-            stats = await self._limiter.get_window_stats(self._item, _NAMESPACE, address)
+            stats = await self._limiter.get_window_stats(self._item, _NAMESPACE, counted)
         except Exception as exc:  # noqa: BLE001
             self._lost(exc)
             return None

@@ -13,7 +13,6 @@ pre-encoded JSON, without a Request object or a Response class in between.
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -32,16 +31,14 @@ from service.answers import (
     with_retry_after,
 )
 from service.db import is_unavailable
+from service.origins import client_address, peer_address, user_agent
 from service.ratelimit import FailureLimits
-from service.usage import Use, usage_user_agent, usage_workflow_id
+from service.usage import Use, usage_workflow_id
 from service.verification import KeyVerifier, Refusal
 
 MAX_BODY_BYTES = 4096
 # The refusals, encoded once: a client guessing keys gets them again and again.
 _REFUSED = {refusal: orjson.dumps({"valid": False, "reason": refusal.value}) for refusal in Refusal}
-_ADDRESS_MEMORY = 10_000
-# An IPv6 address with a zone is at most this long: anything longer is not an address.
-_ADDRESS_MAX_LENGTH = 64
 
 logger = logging.getLogger("apikeys.verify")
 
@@ -58,32 +55,12 @@ class VerifyEndpoint:
         self._expected = b"Bearer " + service_token
         self._limits = limits
         self._count = count or _count_nothing
-        self._addresses: dict[str, str | None] = {}  # clientAddress -> canonical form
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send_answer(send, await self._answer(scope, receive))
 
-    def _client_address(self, value: object) -> str | None:
-        """The canonical form of a client address, None when it is not one. A gateway sends
-        the same few addresses again and again: each is parsed once, then remembered (in a
-        bounded table, forgotten wholesale when full)."""
-        if not isinstance(value, str) or len(value) > _ADDRESS_MAX_LENGTH:
-            return None
-        addresses = self._addresses
-        if value in addresses:
-            return addresses[value]
-        try:
-            canonical: str | None = str(ipaddress.ip_address(value))
-        except ValueError:
-            canonical = None
-        if len(addresses) >= _ADDRESS_MEMORY:
-            addresses.clear()
-        addresses[value] = canonical
-        return canonical
-
     async def _answer(self, scope: Scope, receive: Receive) -> Answer:
-        client_info = scope.get("client")
-        peer = client_info[0] if client_info else "unknown"
+        peer = peer_address(scope)
         presented = b""
         declared: bytes | None = None
         for name, value in scope["headers"]:
@@ -105,7 +82,7 @@ class VerifyEndpoint:
         key = body.get("key")
         if not isinstance(key, str):
             return error(400, "BAD_REQUEST", 'The body must be {"key": "<api key>"}.')
-        client = self._client_address(body.get("clientAddress")) or peer
+        client = client_address(body.get("clientAddress")) or peer
         if (wait := await self._limits.check(client)) is not None:
             self._count("RATE_LIMITED")
             return too_many_failures(wait)
@@ -113,7 +90,7 @@ class VerifyEndpoint:
         use = Use(
             usage_workflow_id(body.get("workflowId")),
             client,
-            usage_user_agent(body.get("userAgent")),
+            user_agent(body.get("userAgent")),
         )
         try:
             verdict = await self._verifier.verify(key, use)

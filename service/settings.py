@@ -81,6 +81,7 @@ class FailureLimit:
 
     max_failures: int = 20
     window_seconds: int = 60
+    ipv6_prefix: int = 64  # IPv6 clients are counted per network of this many bits
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,9 @@ class Settings:
     run_commands: RunCommands = RunCommands()
     cors_origins: tuple[str, ...] = ()
     verify_cache_seconds: float = 60.0
+    # Every database statement's bound: a database that stops answering gives a clean
+    # UNAVAILABLE, never a request that hangs.
+    database_timeout_seconds: float = 5.0
     verify_failures: FailureLimit = FailureLimit()
     redis_url: str | None = None  # failure limits shared across processes, when set
     redis_key_prefix: str = "apikeys"
@@ -148,15 +152,23 @@ class Settings:
                 )
             jwt_secret = Secret(state.get("APIKEYS_JWT_SECRET").encode())
 
+        issuer = env_vars.get("APIKEYS_JWT_ISSUER") or None
+        audience = env_vars.get("APIKEYS_JWT_AUDIENCE") or None
+        if production and (issuer is None or audience is None):
+            # Without them, a token the identity provider minted for any other service (RFC 8725,
+            # section 3.9) would be a session here.
+            raise ConfigError(
+                "APIKEYS_JWT_ISSUER and APIKEYS_JWT_AUDIENCE are required in production: the"
+                " identity provider's issuer, and the audience it names this service with."
+            )
+
         service_token_raw = env_vars.get("APIKEYS_SERVICE_TOKEN") or state.get(
             "APIKEYS_SERVICE_TOKEN"
         )
         if len(service_token_raw) < 32:
             raise ConfigError("APIKEYS_SERVICE_TOKEN must be at least 32 characters long.")
 
-        flush_seconds = _float(env_vars, "APIKEYS_TRACKER_FLUSH_SECONDS", 5.0)
-        if not 0.05 <= flush_seconds <= 5.0:
-            raise ConfigError("APIKEYS_TRACKER_FLUSH_SECONDS must be between 0.05 and 5.")
+        flush_seconds = _float_between(env_vars, "APIKEYS_TRACKER_FLUSH_SECONDS", 5.0, 0.05, 5.0)
 
         prefix = env_vars.get("APIKEYS_KEY_PREFIX", "blk_")
         if not _PREFIX_RE.match(prefix):
@@ -181,8 +193,8 @@ class Settings:
             jwt=JwtSettings(
                 secret=jwt_secret,
                 public_key=public_key,
-                issuer=env_vars.get("APIKEYS_JWT_ISSUER") or None,
-                audience=env_vars.get("APIKEYS_JWT_AUDIENCE") or None,
+                issuer=issuer,
+                audience=audience,
             ),
             pepper=pepper,
             encryption_key=encryption_key,
@@ -198,11 +210,15 @@ class Settings:
             run_commands=run_commands,
             cors_origins=_origins(env_vars.get("APIKEYS_CORS_ORIGINS", "")),
             verify_cache_seconds=_float(env_vars, "APIKEYS_VERIFY_CACHE_SECONDS", 60.0),
+            database_timeout_seconds=_float_between(
+                env_vars, "APIKEYS_DATABASE_TIMEOUT_SECONDS", 5.0, 0.1, 300.0
+            ),
             verify_failures=FailureLimit(
                 max_failures=_int(env_vars, "APIKEYS_VERIFY_MAX_FAILURES", 20, minimum=1),
                 window_seconds=_int(
                     env_vars, "APIKEYS_VERIFY_FAILURE_WINDOW_SECONDS", 60, minimum=1
                 ),
+                ipv6_prefix=_ipv6_prefix(env_vars),
             ),
             redis_url=redis_url,
             redis_key_prefix=redis_key_prefix,
@@ -293,6 +309,23 @@ def _float(environ: Mapping[str, str], name: str, default: float) -> float:
         return float(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number.") from None
+
+
+def _float_between(
+    environ: Mapping[str, str], name: str, default: float, low: float, high: float
+) -> float:
+    value = _float(environ, name, default)
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low:g} and {high:g}.")
+    return value
+
+
+def _ipv6_prefix(environ: Mapping[str, str]) -> int:
+    name = "APIKEYS_VERIFY_FAILURE_IPV6_PREFIX"
+    value = _int(environ, name, 64, minimum=1)
+    if value > 128:
+        raise ConfigError(f"{name} must be between 1 and 128 (bits of an IPv6 network).")
+    return value
 
 
 def _int(environ: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:

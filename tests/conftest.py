@@ -60,6 +60,13 @@ def base_env(database_url: str) -> dict[str, str]:
     }
 
 
+# What production requires besides the secrets: the identity provider's issuer and audience.
+PRODUCTION = {
+    "APIKEYS_ENV": "production",
+    "APIKEYS_JWT_ISSUER": "https://id.example.com/",
+    "APIKEYS_JWT_AUDIENCE": "https://apikeys.example.com",
+}
+
 TEST_PEPPER = generate_secret()
 TEST_ENCRYPTION_KEY = generate_secret()
 TEST_JWT_SECRET = generate_secret()
@@ -133,6 +140,17 @@ def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Da
 @pytest.fixture(params=BACKENDS)
 def database(request: pytest.FixtureRequest, databases: dict[str, Database | str]) -> Database:
     db = databases[request.param]
+    if isinstance(db, str):
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{db} (CI=true: PostgreSQL is required)")
+        pytest.skip(db)
+    return db
+
+
+@pytest.fixture(scope="module")
+def postgres(databases: dict[str, Database | str]) -> Database:
+    """This run's PostgreSQL database, for the tests that need a server process on it."""
+    db = databases["postgres"]
     if isinstance(db, str):
         if os.environ.get("CI") == "true":
             pytest.fail(f"{db} (CI=true: PostgreSQL is required)")

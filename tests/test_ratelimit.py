@@ -10,7 +10,7 @@ import pytest
 from limits.aio.storage import MemoryStorage
 from prometheus_client import CollectorRegistry, Counter
 
-from service.ratelimit import FailureLimiter, SharedLimits
+from service.ratelimit import UNKNOWN_CLIENT, FailureLimiter, SharedLimits, subject
 
 
 class Clock:
@@ -47,6 +47,49 @@ def test_the_window_ends() -> None:
     assert limiter.retry_after("a") is None
     limiter.record_failure("a")
     assert limiter.retry_after("a") == 10
+
+
+def test_ipv6_clients_are_counted_per_network_of_the_configured_size() -> None:
+    assert subject("2001:db8:1:2:aaaa::1") == "2001:db8:1:2::/64"
+    assert subject("2001:db8:1:2:ffff:ffff:ffff:ffff") == "2001:db8:1:2::/64"
+    assert subject("2001:db8:1:3::1") == "2001:db8:1:3::/64"
+    assert subject("2001:db8:1:2:aaaa::1", 48) == "2001:db8:1::/48"
+    assert subject("2001:db8::1", 128) == "2001:db8::1/128"
+    assert subject("fe80::1%eth0") == "fe80::/64"  # a zone names no other network
+
+
+def test_ipv4_clients_are_counted_per_address_even_when_mapped_into_ipv6() -> None:
+    assert subject("203.0.113.7") == "203.0.113.7"
+    assert subject("::ffff:cb00:7107") == "203.0.113.7"
+    assert subject(None) == UNKNOWN_CLIENT
+
+
+def test_a_full_table_makes_room_from_its_quiet_clients_never_from_offenders() -> None:
+    clock = Clock()
+    limiter = FailureLimiter(max_failures=3, window_seconds=60, monotonic=clock, max_tracked=100)
+    for _ in range(3):
+        limiter.record_failure("offender")
+    assert limiter.retry_after("offender") is not None
+    for n in range(10_000):  # a flood of fresh addresses, one failure each
+        clock.now += 0.001
+        limiter.record_failure(f"flood-{n}")
+    assert limiter.retry_after("offender") is not None, "the flood bought the offender a reset"
+    limiter.record_failure("latest")
+    assert limiter.has_failed("latest")
+    assert not limiter.has_failed("flood-0"), "the oldest quiet clients made room"
+
+
+def test_a_table_full_of_offenders_keeps_them_all() -> None:
+    clock = Clock()
+    limiter = FailureLimiter(max_failures=1, window_seconds=60, monotonic=clock, max_tracked=10)
+    for n in range(10):
+        limiter.record_failure(f"offender-{n}")
+    limiter.record_failure("newcomer")
+    assert all(limiter.retry_after(f"offender-{n}") is not None for n in range(10))
+    assert not limiter.has_failed("newcomer")
+    clock.now += 60  # their windows end: room again
+    limiter.record_failure("newcomer")
+    assert limiter.has_failed("newcomer")
 
 
 def test_failures_spread_over_windows_do_not_add_up() -> None:

@@ -15,6 +15,7 @@ from strawberry.dataloader import DataLoader
 from service.audit import Actor
 from service.auth import Principal
 from service.keys import KeyService
+from service.origins import peer_address, user_agent
 from service.repository import WorkflowUse
 from service.run_commands import RunCommands
 
@@ -85,11 +86,10 @@ class Context:
         """The caller; refuses the whole field when nobody is signed in."""
         if self.principal is None:
             raise Unauthenticated()
-        client = self.request.client
         return Actor(
             owner_id=self.principal.owner_id,
-            client_address=client.host if client else None,
-            user_agent=self.request.headers.get("user-agent"),
+            client_address=peer_address(self.request.scope),
+            user_agent=user_agent(self.request.headers.get("user-agent")),
         )
 
     def session_actor(self) -> Actor:

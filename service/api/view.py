@@ -27,9 +27,10 @@ from service.auth import Authenticator, key_principal, presented_key
 from service.db import is_unavailable
 from service.keys import KeyService
 from service.metrics import Metrics
+from service.origins import peer_address, user_agent
 from service.ratelimit import FailureLimits
 from service.run_commands import RunCommands
-from service.usage import Use, usage_user_agent
+from service.usage import Use
 from service.verification import KeyVerifier, Refusal
 
 logger = logging.getLogger("apikeys.graphql")
@@ -88,11 +89,11 @@ class GraphQLView(GraphQL[Context, None]):
                 request.headers.get("authorization")
             )
             return None
-        client = request.client.host if request.client else "unknown"
+        client = peer_address(request.scope)
         if (wait := await self._limits.check(client)) is not None:
             return too_many_failures(wait)
         try:
-            use = Use(None, client, usage_user_agent(request.headers.get("user-agent")))
+            use = Use(None, client, user_agent(request.headers.get("user-agent")))
             principal, verdict = await key_principal(key, self._verifier, use)
         except Exception as exc:
             if not is_unavailable(exc):

@@ -79,6 +79,30 @@ async def test_unknown_keys_on_graphql_count_in_redis_too(shared: httpx.AsyncCli
     await unknown_keys_are_limited(shared)
 
 
+async def test_twenty_five_failures_from_one_ipv6_network_are_limited_as_one_client(
+    database: Database,
+) -> None:
+    async with client_for(database) as client:  # 20 failures per window, per /64
+        answers = []
+        for n in range(25):
+            body = {"key": UNKNOWN_KEY, "clientAddress": f"2001:db8:77:1:{n:x}::{n + 1:x}"}
+            answers.append(await client.post("/v1/keys/verify", json=body, headers=SERVICE))
+        assert [a.status_code for a in answers] == [200] * 20 + [429] * 5
+        neighbour = {"key": UNKNOWN_KEY, "clientAddress": "2001:db8:77:2::1"}  # another /64
+        assert (await client.post("/v1/keys/verify", json=neighbour, headers=SERVICE)).json() == {
+            "valid": False,
+            "reason": "UNKNOWN",
+        }
+
+
+async def test_the_ipv6_network_counted_is_configurable(database: Database) -> None:
+    async with client_for(database, APIKEYS_VERIFY_FAILURE_IPV6_PREFIX="128") as client:
+        for n in range(25):
+            body = {"key": UNKNOWN_KEY, "clientAddress": f"2001:db8:77:1::{n + 1:x}"}
+            answer = await client.post("/v1/keys/verify", json=body, headers=SERVICE)
+            assert answer.status_code == 200
+
+
 async def test_malformed_keys_on_graphql_are_not_counted(strict: httpx.AsyncClient) -> None:
     for _ in range(10):
         answer = await graphql_with_key(strict, "blk_not-a-key")

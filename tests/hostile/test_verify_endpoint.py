@@ -33,11 +33,12 @@ _next_address = itertools.count(1)
 
 
 def unique_address(ipv6: bool) -> str:
-    """A client address no other example has used: 2001:db8::/32 or 198.18.0.0/15, both set
-    aside for documentation and benchmarks."""
+    """A client no other example has been: an address in 2001:db8::/32 (a /64 of its own: IPv6
+    clients are counted per /64) or 198.18.0.0/15, both set aside for documentation and
+    benchmarks."""
     n = next(_next_address)
     if ipv6:
-        return str(ipaddress.IPv6Address(0x20010DB8 << 96 | n))
+        return str(ipaddress.IPv6Address(0x20010DB8 << 96 | n << 64 | n))
     return str(ipaddress.IPv4Address(0xC6120000 | (n % 2**17)))
 
 
