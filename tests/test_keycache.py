@@ -7,16 +7,20 @@ import time
 
 import pytest
 
-from service.keycache import KeyLists, VerifiedKeys
+from service.keycache import KeyLists, Lease, VerifiedKeys
 from service.repository import SecretMatch, _batches
 
 MATCH = SecretMatch("key-1", "alice", "Default", None)
 
 
+def held_lease() -> Lease:
+    lease = Lease()
+    lease.renew(time.monotonic(), 3600)
+    return lease
+
+
 def live_cache(ttl: float = 60) -> VerifiedKeys:
-    cache = VerifiedKeys(ttl_seconds=ttl)
-    cache.live = True
-    return cache
+    return VerifiedKeys(ttl_seconds=ttl, lease=held_lease())
 
 
 def test_a_stored_lookup_is_served() -> None:
@@ -47,11 +51,25 @@ def test_a_lookup_that_began_before_a_change_is_not_stored() -> None:
 def test_nothing_is_served_or_stored_while_invalidations_cannot_arrive() -> None:
     cache = live_cache()
     cache.put("h1", MATCH, cache.generation)
-    cache.live = False
+    cache.lease.end()
     assert cache.get("h1") is None
     cache.put("h2", MATCH, cache.generation)
-    cache.live = True
+    cache.lease.renew(time.monotonic(), 3600)
     assert cache.get("h2") is None
+    assert cache.get("h1") == MATCH  # its entries were kept: the lease only paused them
+
+
+def test_nothing_is_served_once_the_lease_runs_out() -> None:
+    lease = Lease()
+    lease.renew(time.monotonic(), 0.05)
+    cache = VerifiedKeys(ttl_seconds=60, lease=lease)
+    lists = KeyLists(ttl_seconds=60, lease=lease)
+    cache.put("h1", MATCH, cache.generation)
+    lists.put("alice", KEYS, lists.generation)
+    assert cache.get("h1") == MATCH and lists.get("alice") == KEYS
+    time.sleep(0.06)
+    assert cache.get("h1") is None and lists.get("alice") is None
+    assert not cache.live and not lists.live
 
 
 def test_entries_expire() -> None:
@@ -62,8 +80,7 @@ def test_entries_expire() -> None:
 
 
 def test_the_cache_is_bounded() -> None:
-    cache = VerifiedKeys(ttl_seconds=60, max_entries=3)
-    cache.live = True
+    cache = VerifiedKeys(ttl_seconds=60, lease=held_lease(), max_entries=3)
     for n in range(10):
         cache.put(f"h{n}", SecretMatch(f"k{n}", "a", "n", None), cache.generation)
     assert sum(cache.get(f"h{n}") is not None for n in range(10)) <= 3
@@ -79,9 +96,7 @@ def test_a_zero_ttl_serves_nothing(ttl: float) -> None:
 
 
 def live_lists(ttl: float = 60, max_entries: int = 10_000) -> KeyLists:
-    lists = KeyLists(ttl_seconds=ttl, max_entries=max_entries)
-    lists.live = True
-    return lists
+    return KeyLists(ttl_seconds=ttl, lease=held_lease(), max_entries=max_entries)
 
 
 KEYS = ("key-a", "key-b")  # stand-ins: the cache keeps whatever the repository read
@@ -108,10 +123,10 @@ def test_a_list_read_before_a_change_is_not_stored() -> None:
 def test_no_list_is_served_or_stored_while_changes_cannot_arrive() -> None:
     lists = live_lists()
     lists.put("alice", KEYS, lists.generation)
-    lists.live = False
+    lists.lease.end()
     assert lists.get("alice") is None
     lists.put("bob", KEYS, lists.generation)
-    lists.live = True
+    lists.lease.renew(time.monotonic(), 3600)
     assert lists.get("bob") is None
 
 
