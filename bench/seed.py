@@ -34,6 +34,11 @@ _NAME_KEYS = tuple(name_key(name) for name in _KEY_NAMES)
 _FILLER_CIPHERTEXT = bytes(71)  # the length of a real one; filler keys are never revealed
 
 
+# Production requires the identity provider's issuer and this service's audience.
+JWT_ISSUER = "https://id.bench.invalid/"
+JWT_AUDIENCE = "https://apikeys.bench.invalid"
+
+
 @dataclass(frozen=True)
 class ServiceSecrets:
     pepper: str = field(repr=False)
@@ -60,6 +65,8 @@ class ServiceSecrets:
             APIKEYS_PEPPER=self.pepper,
             APIKEYS_ENCRYPTION_KEY=self.encryption_key,
             APIKEYS_JWT_SECRET=self.jwt_secret,
+            APIKEYS_JWT_ISSUER=JWT_ISSUER,
+            APIKEYS_JWT_AUDIENCE=JWT_AUDIENCE,
             APIKEYS_SERVICE_TOKEN=self.service_token,
             APIKEYS_KEY_PREFIX=KEY_PREFIX,
             APIKEYS_VERIFY_MAX_FAILURES=str(VERIFY_MAX_FAILURES),
@@ -73,7 +80,10 @@ class ServiceSecrets:
     def sessions(self) -> Authenticator:
         return Authenticator(
             JwtSettings(
-                secret=Secret(self.jwt_secret.encode()), public_key=None, issuer=None, audience=None
+                secret=Secret(self.jwt_secret.encode()),
+                public_key=None,
+                issuer=JWT_ISSUER,
+                audience=JWT_AUDIENCE,
             )
         )
 

@@ -36,9 +36,12 @@ class Liveness:
 
 
 class Health:
-    def __init__(self, engine: Engine, metrics: Metrics) -> None:
+    def __init__(self, engine: Engine, metrics: Metrics, *, production: bool = False) -> None:
         self._engine = engine
         self._metrics = metrics
+        # In production the answer is a status word: what is wrong goes to the log, not to
+        # whoever asks.
+        self._detailed = not production
         self._expected = migration_files(engine)
         self.live = Liveness()
         self._counted_at: float | None = None
@@ -50,15 +53,20 @@ class Health:
             await conn.execute_query("SELECT 1")
         except Exception as exc:
             logger.warning("Readiness check: database unreachable (%s)", type(exc).__name__)
-            return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
+            return self._unavailable({"database": "unreachable"})
         try:
             applied = await applied_migrations(conn)
         except Exception:  # no migrations table yet: nothing has been applied
             applied = []
         pending = sorted(set(self._expected) - set(applied))
         if pending:
-            return JSONResponse({"status": "unavailable", "pendingMigrations": pending}, 503)
+            logger.warning("Readiness check: migrations pending: %s", ", ".join(pending))
+            return self._unavailable({"pendingMigrations": pending})
         return JSONResponse({"status": "ok"})
+
+    def _unavailable(self, details: dict[str, object]) -> Response:
+        body = {"status": "unavailable", **(details if self._detailed else {})}
+        return JSONResponse(body, 503)
 
     async def metrics(self, request: Request) -> Response:
         # Counting is a scan of the keys table: at most once a minute, not on every scrape.

@@ -36,6 +36,7 @@ from service.answers import Answer, error, json_answer, read_body, send_answer
 from service.audit import Actor
 from service.keys import KeyService
 from service.models import LEAK_SOURCE_MAX, LEAK_URL_MAX
+from service.origins import peer_address, user_agent
 from service.settings import ConfigError
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -109,11 +110,17 @@ class SecretScanningEndpoint:
         if self._partner is None:
             return error(404, "NOT_FOUND", "Secret scanning is not configured here.")
         headers = {name: value for name, value in scope["headers"]}
+        # Who signed it is known from the headers alone: a request that names no known key, or
+        # carries no signature, is refused before a byte of its body is read.
+        signer = self._signer(headers)
+        if signer is None:
+            return _not_signed()
         body = await read_body(headers.get(b"content-length"), receive, MAX_BODY_BYTES)
         if not isinstance(body, bytes):
             return body
-        if not self._signed(headers, body):
-            return error(401, "BAD_SIGNATURE", "The report is not signed by a known key.")
+        key, signature = signer
+        if not _verified(key, signature, body):
+            return _not_signed()
         reports = _reports(body)
         if reports is None:
             return error(
@@ -123,11 +130,10 @@ class SecretScanningEndpoint:
             )
         if len(reports) > MAX_TOKENS:
             return error(413, "TOO_LARGE", f"A report holds at most {MAX_TOKENS} tokens.")
-        client = scope.get("client")
         reporter = Actor(
             owner_id="",
-            client_address=client[0] if client else None,
-            user_agent=headers.get(b"user-agent", b"").decode("latin-1") or None,
+            client_address=peer_address(scope),
+            user_agent=user_agent(headers.get(b"user-agent", b"").decode("latin-1")),
         )
         labels = []
         for report in reports:
@@ -147,21 +153,38 @@ class SecretScanningEndpoint:
             )
         return json_answer(200, labels)
 
-    def _signed(self, headers: dict[bytes, bytes], body: bytes) -> bool:
+    def _signer(
+        self, headers: dict[bytes, bytes]
+    ) -> tuple[ec.EllipticCurvePublicKey, bytes] | None:
+        """The partner key the request names and the signature it carries, or None when it
+        names no known key or carries no signature that could be one."""
         assert self._partner is not None
         key_id = headers.get(b"github-public-key-identifier", b"").decode("latin-1")
-        signature = headers.get(b"github-public-key-signature", b"")
         key = self._partner.get(key_id) if key_id else None
-        if key is None or not signature:
-            return False
         try:
-            key.verify(base64.b64decode(signature, validate=True), body, _ECDSA_SHA256)
-        except (InvalidSignature, binascii.Error, ValueError):
-            return False
-        return True
+            signature = base64.b64decode(
+                headers.get(b"github-public-key-signature", b""), validate=True
+            )
+        except (binascii.Error, ValueError):
+            return None
+        if key is None or not signature:
+            return None
+        return key, signature
+
+
+def _verified(key: ec.EllipticCurvePublicKey, signature: bytes, body: bytes) -> bool:
+    try:
+        key.verify(signature, body, _ECDSA_SHA256)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
 
 
 _ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
+
+
+def _not_signed() -> Answer:
+    return error(401, "BAD_SIGNATURE", "The report is not signed by a known key.")
 
 
 def _reports(body: bytes) -> list[dict[str, Any]] | None:

@@ -48,11 +48,41 @@ def test_development_generates_secrets_once_and_keeps_them_private(tmp_path: Pat
     ["APIKEYS_PEPPER", "APIKEYS_ENCRYPTION_KEY", "APIKEYS_JWT_SECRET", "APIKEYS_SERVICE_TOKEN"],
 )
 def test_production_refuses_to_start_without_a_secret(tmp_path: Path, missing: str) -> None:
-    env = full(tmp_path, APIKEYS_ENV="production")
+    env = production(tmp_path)
     del env[missing]
     with pytest.raises(ConfigError, match=missing):
         Settings.from_env(env)
     assert not (tmp_path / "state").exists(), "production must never generate secrets"
+
+
+def production(tmp_path: Path, **overrides: str) -> dict[str, str]:
+    return full(
+        tmp_path,
+        APIKEYS_ENV="production",
+        APIKEYS_JWT_ISSUER="https://id.example.com/",
+        APIKEYS_JWT_AUDIENCE="https://apikeys.example.com",
+        **overrides,
+    )
+
+
+def test_production_starts_with_every_secret_and_the_token_claims(tmp_path: Path) -> None:
+    settings = Settings.from_env(production(tmp_path))
+    assert settings.production
+    assert settings.jwt.issuer == "https://id.example.com/"
+    assert settings.jwt.audience == "https://apikeys.example.com"
+
+
+@pytest.mark.parametrize("missing", ["APIKEYS_JWT_ISSUER", "APIKEYS_JWT_AUDIENCE"])
+def test_production_refuses_to_start_without_issuer_and_audience_naming_both(
+    tmp_path: Path, missing: str
+) -> None:
+    """Without them any token the identity provider minted, for any service, is a session."""
+    env = production(tmp_path)
+    del env[missing]
+    with pytest.raises(ConfigError) as refused:
+        Settings.from_env(env)
+    assert "APIKEYS_JWT_ISSUER" in str(refused.value)
+    assert "APIKEYS_JWT_AUDIENCE" in str(refused.value)
 
 
 @pytest.mark.parametrize(
@@ -70,6 +100,10 @@ def test_production_refuses_to_start_without_a_secret(tmp_path: Path, missing: s
         ("APIKEYS_TRACKER_FLUSH_SECONDS", "6"),
         ("APIKEYS_TRACKER_FLUSH_SECONDS", "often"),
         ("APIKEYS_TRACKER_MAX_BUFFERED_KEYS", "0"),
+        ("APIKEYS_DATABASE_TIMEOUT_SECONDS", "0"),
+        ("APIKEYS_DATABASE_TIMEOUT_SECONDS", "never"),
+        ("APIKEYS_VERIFY_FAILURE_IPV6_PREFIX", "129"),
+        ("APIKEYS_VERIFY_FAILURE_IPV6_PREFIX", "0"),
         ("APIKEYS_VERIFY_MAX_FAILURES", "0"),
         ("APIKEYS_RUN_BASE_URL", "ftp://example.com"),
         ("APIKEYS_RUN_REST_TEMPLATE", "curl {url}"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 
 import httpx
@@ -16,7 +17,7 @@ from service.db import engine_of
 from service.models import ApiKey
 from service.settings import Settings
 from tests.api.documents import CREATE, DELETE, GET, LIST, ROTATE, UPDATE
-from tests.conftest import TEST_JWT_SECRET, Api, Database, make_settings
+from tests.conftest import PRODUCTION, TEST_JWT_SECRET, Api, Database, make_settings
 
 SOME_ID = "00000000-0000-4000-8000-000000000000"
 OPERATIONS = [
@@ -113,7 +114,7 @@ async def test_graphiql_is_served_in_development(api: Api) -> None:
 
 @pytest.fixture
 async def production_api(database: Database) -> AsyncIterator[Api]:
-    settings = make_settings(database, APIKEYS_ENV="production")
+    settings = make_settings(database, **PRODUCTION)
     application = create_app(settings)
     async with application.router.lifespan_context(application):
         transport = httpx.ASGITransport(app=application)
@@ -133,6 +134,39 @@ async def test_introspection_is_off_in_production(production_api: Api, api: Api)
     assert refused["data"] is None
     assert "introspection" in refused["errors"][0]["message"].lower()
     assert (await api.data(query))["__schema"]["types"]
+
+
+@pytest.mark.parametrize(
+    ("claim", "value"),
+    [
+        ("aud", "https://billing.example.com"),  # minted for another service
+        ("iss", "https://someone-else.example.com/"),
+        ("aud", None),
+        ("iss", None),
+    ],
+)
+async def test_in_production_a_token_minted_for_anything_else_is_no_session(
+    production_api: Api, claim: str, value: str | None
+) -> None:
+    now = int(time.time())
+    claims: dict[str, object] = {
+        "sub": "alice",
+        "exp": now + 300,
+        "iss": PRODUCTION["APIKEYS_JWT_ISSUER"],
+        "aud": PRODUCTION["APIKEYS_JWT_AUDIENCE"],
+    }
+    accepted = jwt.encode(claims, TEST_JWT_SECRET, algorithm="HS256")
+    if value is None:
+        del claims[claim]
+    else:
+        claims[claim] = value
+    token = jwt.encode(claims, TEST_JWT_SECRET, algorithm="HS256")
+    body = {"query": "{ apiKeys { id } }"}
+    answer = (await production_api.post(body, {"Authorization": f"Bearer {token}"})).json()
+    assert answer["data"] is None
+    assert answer["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    control = (await production_api.post(body, {"Authorization": f"Bearer {accepted}"})).json()
+    assert control["data"]["apiKeys"], control
 
 
 async def test_a_crash_is_masked(app: Starlette, api: Api, settings: Settings) -> None:

@@ -19,7 +19,7 @@ from service.logs import JsonFormatter, RequestLog
 from service.settings import Settings
 from tests.api.documents import LIST
 from tests.api.test_verify import SERVICE
-from tests.conftest import Api, Database, base_env, make_settings
+from tests.conftest import PRODUCTION, Api, Database, base_env, make_settings
 from tests.report import REQUEST_LOGS
 
 
@@ -48,6 +48,21 @@ async def test_readyz_lists_pending_migrations(tmp_path: Path) -> None:
         assert response.status_code == 503
         assert response.json()["pendingMigrations"] == migration_files("sqlite")
         assert (await client.get("/healthz")).status_code == 200
+
+
+async def test_in_production_readyz_says_only_a_status_word_and_logs_the_rest(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    env = {**base_env(f"sqlite://{tmp_path / 'empty.sqlite3'}"), **PRODUCTION}
+    async for client in client_for(Settings.from_env(env)):
+        with caplog.at_level(logging.WARNING, logger="apikeys.health"):
+            response = await client.get("/readyz")
+        assert (response.status_code, response.json()) == (503, {"status": "unavailable"})
+        assert migration_files("sqlite")[0] in caplog.text
+    env = {**base_env("postgres://postgres@127.0.0.1:1/nowhere"), **PRODUCTION}
+    async for client in client_for(Settings.from_env(env)):
+        response = await client.get("/readyz")
+        assert (response.status_code, response.json()) == (503, {"status": "unavailable"})
 
 
 async def test_readyz_is_503_when_the_database_is_unreachable() -> None:

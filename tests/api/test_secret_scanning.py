@@ -149,6 +149,49 @@ async def test_unsigned_or_badly_signed_reports_change_nothing(scanning: Scannin
     assert all(k["revokedAt"] is None for k in (await scanning.api.data(LEAK_LIST))["apiKeys"])
 
 
+class Trickle:
+    """A request body sent 16 bytes at a time, counting what the server has asked for."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+        self.pieces_read = 0
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for start in range(0, len(self.body), 16):
+            self.pieces_read += 1
+            yield self.body[start : start + 16]
+
+
+@pytest.mark.parametrize("signed", ["no headers", "unknown key", "no signature"])
+async def test_an_unsigned_report_is_refused_before_its_body_is_read(
+    scanning: Scanning, signed: str
+) -> None:
+    body = report(*(f"blk_{n:038d}" for n in range(1000)))[: 1024 * 1024]
+    good = scanning.partner.signed(body)
+    headers = {
+        "no headers": {"Content-Type": "application/json"},
+        "unknown key": {**good, "Github-Public-Key-Identifier": "unknown-key"},
+        "no signature": {k: v for k, v in good.items() if k != "Github-Public-Key-Signature"},
+    }[signed]
+    trickle = Trickle(body)
+    answer = await scanning.api.client.post(ENDPOINT, content=trickle, headers=headers)
+    assert answer.status_code == 401
+    assert answer.json()["error"]["code"] == "BAD_SIGNATURE"
+    assert trickle.pieces_read <= 1, f"{trickle.pieces_read} pieces read before refusing"
+
+
+async def test_a_signed_report_trickled_in_small_pieces_is_read_whole(scanning: Scanning) -> None:
+    key = (await keys_of(scanning.api))[0]["key"]
+    body = report(key, *(f"blk_{n:038d}" for n in range(200)))
+    trickle = Trickle(body)
+    answer = await scanning.api.client.post(
+        ENDPOINT, content=trickle, headers=scanning.partner.signed(body)
+    )
+    assert answer.status_code == 200
+    assert trickle.pieces_read == -(-len(body) // 16)
+    assert answer.json()[0]["label"] == "true_positive"
+
+
 @pytest.mark.parametrize(
     "body",
     [
