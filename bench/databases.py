@@ -1,7 +1,7 @@
 """Throwaway databases for one engine each: create, bulk insert, count writes, drop.
 
 Bulk inserts bypass the service on purpose: a million rows through GraphQL would take longer than
-the whole benchmark. The rows follow `service.models` and the tables in `migrations/`; the
+the whole benchmark. The rows follow `service.storage.models` and the tables in `migrations/`; the
 migrations themselves are applied by the service's own `migrate` command.
 """
 

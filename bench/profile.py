@@ -46,7 +46,7 @@ SCAFFOLDING = (
     "starlette/",
     "asyncio/",
     "contextlib.py",
-    "service/middleware.py",
+    "service/web/middleware.py",
 )
 
 

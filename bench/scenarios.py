@@ -9,7 +9,7 @@ from typing import Any
 
 from bench.bare import FLOOR_PATH
 from bench.documents import page_documents
-from service.security import BASE62, KeyFormat
+from service.domain.key_format import BASE62, KeyFormat
 
 DROPDOWN_QUERY = "{ apiKeys { id name isDefault } }"
 

@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from bench.databases import KeyRow, OwnerRow
-from service.auth import Authenticator
-from service.security import KeyFormat, KeyVault
+from service.domain.key_format import KeyFormat
+from service.domain.validation import name_key
+from service.domain.vault import KeyVault
 from service.settings import JwtSettings, Secret
-from service.validation import name_key
+from service.web.auth import Authenticator
 
 KEYS_PER_USER = 5
 KEY_PREFIX = "blk_"

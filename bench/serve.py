@@ -31,8 +31,8 @@ from uvicorn.config import Config
 import service.app
 from bench.bare import FLOOR_PATH, floor
 from service import cli
-from service.tracker import UsageTracker
-from service.usage import NO_USE, Use
+from service.cases.tracker import UsageTracker
+from service.domain.usage import NO_USE, Use
 
 SERVER_LINE = "bench.serve: "
 

@@ -1,4 +1,5 @@
-"""The ASGI application: routes, and a lifespan that owns the database and the tracker."""
+"""The ASGI application, wired: every layer's pieces built once from the settings, the routes,
+and a lifespan that owns the database connections, the tracker and the key-change listener."""
 
 from __future__ import annotations
 
@@ -15,35 +16,37 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from tortoise.contrib.starlette import RegisterTortoise
 
-from service.api.schema import build_schema
-from service.api.view import GraphQLView
-from service.auth import Authenticator
-from service.clock import Clock, utcnow
-from service.db import engine_of, tortoise_config
-from service.health import Health
-from service.keycache import KeyChangeListener, KeyLists, Lease, VerifiedKeys
-from service.keys import KeyService
-from service.logs import RequestLog
-from service.metrics import Metrics
-from service.middleware import BodySizeLimit, HotRoutes, RequestObserver
-from service.ratelimit import FailureLimiter, FailureLimits, InProcessLimits, SharedLimits
-from service.repository import KeyRepository
-from service.rest import VerifyEndpoint
-from service.secret_scanning import SecretScanningEndpoint
-from service.security import KeyFormat, KeyVault
+from service.cases.keys import KeyService
+from service.cases.leaks import LeakReports
+from service.cases.operations import Operations
+from service.cases.tracker import UsageTracker
+from service.cases.verification import KeyVerifier
+from service.domain.clock import Clock, utcnow
+from service.domain.limits import GRAPHQL_BODY_MAX
+from service.graphql.schema import build_schema
+from service.graphql.view import GraphQLView
+from service.observability.logs import RequestLog
+from service.observability.metrics import Metrics
 from service.settings import Settings
-from service.tracker import UsageTracker
-from service.verification import KeyVerifier
+from service.storage.caches import KeyLists, Lease, VerifiedKeys
+from service.storage.engines import engine_of, tortoise_config
+from service.storage.listener import KeyChangeListener
+from service.storage.repository import KeyRepository
+from service.storage.usage_store import UsageStore
+from service.web.auth import Authenticator
+from service.web.failure_limits import FailureLimiter, FailureLimits, InProcessLimits, SharedLimits
+from service.web.health import Health
+from service.web.middleware import BodySizeLimit, HotRoutes, RequestObserver
+from service.web.secret_scanning import SecretScanningEndpoint
+from service.web.verify import VerifyEndpoint
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-# No legitimate request comes near this: the largest is a mutation with a 500-character description.
-MAX_BODY_BYTES = 64 * 1024
 
 
 def create_app(
     settings: Settings, *, clock: Clock = utcnow, request_log: RequestLog | None = None
 ) -> Starlette:
-    vault = key_vault(settings)
+    vault = settings.key_vault()
     engine = engine_of(settings.database_url)
     # Verified keys and key lists are cached only where every process hears of every change
     # (PostgreSQL).
@@ -59,7 +62,7 @@ def create_app(
     repository = KeyRepository(engine, observer=listener)
     metrics = Metrics()
     tracker = UsageTracker(
-        repository,
+        UsageStore(engine, observer=listener),
         flush_seconds=settings.tracker.flush_seconds,
         max_buffered_keys=settings.tracker.max_buffered_keys,
         clock=clock,
@@ -71,7 +74,7 @@ def create_app(
         repository, vault, max_keys=settings.max_keys_per_user, clock=clock, lists=lists
     )
     log = request_log or RequestLog()
-    health = Health(engine, metrics, production=settings.production)
+    health = Health(Operations(engine, repository), metrics, production=settings.production)
     limits = _failure_limits(settings, metrics)
     graphql = GraphQLView(
         build_schema(production=settings.production, metrics=metrics),
@@ -114,14 +117,16 @@ def create_app(
 
     # The only route that reads large bodies under this limit: the verify endpoint holds its
     # own to 4 KiB, the secret-scanning endpoint to 1 MiB, and nothing else reads a body.
-    graphql_endpoint = BodySizeLimit(graphql, max_bytes=MAX_BODY_BYTES)
+    graphql_endpoint = BodySizeLimit(graphql, max_bytes=GRAPHQL_BODY_MAX)
     app = Starlette(
         routes=[
             Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
             Route("/v1/keys/verify", verify, methods=["POST"]),
             Route(
                 "/v1/secret-scanning",
-                SecretScanningEndpoint(keys, settings.secret_scanning_keys),
+                SecretScanningEndpoint(
+                    LeakReports(repository, vault, clock=clock), settings.secret_scanning_keys
+                ),
                 methods=["POST"],
             ),
             Route("/healthz", health.live, methods=["GET"]),
@@ -151,16 +156,6 @@ def create_app(
     app.state.key_lists = lists
     app.state.request_log = log
     return app
-
-
-def key_vault(settings: Settings) -> KeyVault:
-    return KeyVault(
-        KeyFormat(settings.key_prefix),
-        settings.pepper.reveal(),
-        settings.encryption_key.reveal(),
-        previous_peppers=[p.reveal() for p in settings.previous_peppers],
-        previous_encryption_keys=[k.reveal() for k in settings.previous_encryption_keys],
-    )
 
 
 def _failure_limits(settings: Settings, metrics: Metrics) -> FailureLimits:

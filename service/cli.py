@@ -79,7 +79,7 @@ def _run(args: argparse.Namespace) -> int:
         print(generate_secret())
         return 0
     if args.command == "export-schema":
-        from service.api.schema import sdl
+        from service.graphql.schema import sdl
 
         if args.output:
             args.output.write_text(sdl())
@@ -91,12 +91,12 @@ def _run(args: argparse.Namespace) -> int:
 
     settings = Settings.from_env()
     if args.command == "token":
-        from service.auth import Authenticator
+        from service.web.auth import Authenticator
 
         print(Authenticator(settings.jwt).issue(args.user, ttl_seconds=args.ttl))
         return 0
     if args.command == "token-pattern":
-        from service.security import KeyFormat
+        from service.domain.key_format import KeyFormat
 
         print(KeyFormat(settings.key_prefix).scanning_pattern)
         return 0
@@ -116,7 +116,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _make_migrations(name: str, *, check: bool) -> int:
-    from service.db import MIGRATIONS_ROOT, make_migrations
+    from service.storage.migrations import MIGRATIONS_ROOT, make_migrations
 
     if not check:
         for engine, written in make_migrations(name).items():
@@ -152,16 +152,15 @@ def _rotate_secrets(settings: Settings, *, check: bool, batch_size: int) -> int:
 async def _rotate(settings: Settings, *, check: bool, batch_size: int) -> int:
     from tortoise import Tortoise
 
-    from service.app import key_vault
-    from service.db import engine_of, tortoise_config
-    from service.repository import KeyRepository
-    from service.secret_rotation import RotationCount, SecretRotation
+    from service.cases.secret_rotation import RotationCount, SecretRotation
+    from service.storage.engines import engine_of, tortoise_config
+    from service.storage.stored_secrets import StoredSecrets
 
     await Tortoise.init(config=tortoise_config(settings.database_url))
     try:
         rotation = SecretRotation(
-            KeyRepository(engine_of(settings.database_url)),
-            key_vault(settings),
+            StoredSecrets(engine_of(settings.database_url)),
+            settings.key_vault(),
             batch_size=batch_size,
         )
         if check:
@@ -215,7 +214,7 @@ async def _rotate(settings: Settings, *, check: bool, batch_size: int) -> int:
 
 
 def _migrate(settings: Settings) -> None:
-    from service.db import apply_migrations
+    from service.storage.migrations import apply_migrations
 
     applied = asyncio.run(apply_migrations(settings.database_url))
     print(f"apikeys: migrations applied: {', '.join(applied) if applied else 'none pending'}")
@@ -224,12 +223,12 @@ def _migrate(settings: Settings) -> None:
 def _serve(settings: Settings, host: str, port: int, workers: int, user: str) -> None:
     import uvicorn
 
-    from service.logs import logging_config
+    from service.observability.logs import logging_config
 
     base = f"http://{host}:{port}"
     print(f"apikeys: serving {base}/graphql ({settings.env}, {workers} worker(s))", flush=True)
     if not settings.production and settings.jwt.secret is not None:
-        from service.auth import Authenticator
+        from service.web.auth import Authenticator
 
         # The fragment never reaches the server: the page reads the token in the browser.
         token = Authenticator(settings.jwt).issue(user, ttl_seconds=12 * 3600)
@@ -256,7 +255,7 @@ def _shared_metrics(workers: int) -> Iterator[None]:
     if workers <= 1:
         yield
         return
-    from service.metrics import MULTIPROCESS_DIR
+    from service.observability.metrics import MULTIPROCESS_DIR
 
     directory = tempfile.mkdtemp(prefix="apikeys-metrics-")
     os.environ[MULTIPROCESS_DIR] = directory

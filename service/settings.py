@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from service.run_commands import (
+from service.domain.key_format import KeyFormat
+from service.domain.run_commands import (
     DEFAULT_BASE_URL,
     DEFAULT_CLI_TEMPLATE,
     DEFAULT_REST_TEMPLATE,
@@ -30,6 +31,7 @@ from service.run_commands import (
     TemplateError,
     check_template,
 )
+from service.domain.vault import KeyVault
 
 DEFAULT_DATABASE_URL = "sqlite://apikeys.sqlite3"
 _PREFIX_RE = re.compile(r"^[a-z][a-z0-9]{0,9}_$")
@@ -116,6 +118,16 @@ class Settings:
     @property
     def production(self) -> bool:
         return self.env == "production"
+
+    def key_vault(self) -> KeyVault:
+        """What turns keys into what is stored, under these secrets (and previous ones)."""
+        return KeyVault(
+            KeyFormat(self.key_prefix),
+            self.pepper.reveal(),
+            self.encryption_key.reveal(),
+            previous_peppers=[p.reveal() for p in self.previous_peppers],
+            previous_encryption_keys=[k.reveal() for k in self.previous_encryption_keys],
+        )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

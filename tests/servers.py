@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import ROOT, base_env
+from tests.helpers import ROOT, base_env
 from tests.report import SERVER_OUTPUTS
 
 

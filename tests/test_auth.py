@@ -10,8 +10,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from service.auth import Authenticator, Principal
 from service.settings import ConfigError, JwtSettings, Secret
+from service.web.auth import Authenticator, Principal
 
 SECRET = b"s" * 32
 

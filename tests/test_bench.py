@@ -16,7 +16,7 @@ from typing import NoReturn
 
 import pytest
 
-from tests.conftest import POSTGRES_ADMIN_URL, ROOT, _postgres_unreachable
+from tests.helpers import POSTGRES_ADMIN_URL, ROOT, postgres_unreachable
 from tests.report import SERVER_OUTPUTS
 
 
@@ -29,7 +29,7 @@ def _cannot_run(reason: str) -> NoReturn:
 def test_benchmark_smoke_answers_every_scenario_right() -> None:
     if shutil.which("wrk") is None:
         _cannot_run("wrk is not installed (apt-get install wrk)")
-    if (reason := _postgres_unreachable()) is not None:
+    if (reason := postgres_unreachable()) is not None:
         _cannot_run(reason)
     result = subprocess.run(
         [sys.executable, "-m", "bench", "--smoke", "--postgres-url", POSTGRES_ADMIN_URL],

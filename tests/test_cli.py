@@ -14,10 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service.auth import Authenticator
-from service.security import KeyFormat
+from service.domain.key_format import KeyFormat
 from service.settings import Settings
-from tests.conftest import ROOT, Database, base_env, run_cli
+from service.web.auth import Authenticator
+from tests.helpers import ROOT, Database, base_env, run_cli
 from tests.servers import free_port
 
 

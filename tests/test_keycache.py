@@ -7,8 +7,9 @@ import time
 
 import pytest
 
-from service.keycache import KeyLists, Lease, VerifiedKeys
-from service.repository import SecretMatch, _batches
+from service.domain.records import SecretMatch
+from service.storage.caches import KeyLists, Lease, VerifiedKeys
+from service.storage.notifications import lists_payloads
 
 MATCH = SecretMatch("key-1", "alice", "Default", None)
 
@@ -142,8 +143,8 @@ def test_lists_expire_and_are_bounded() -> None:
 
 def test_flushed_owners_are_announced_in_payloads_postgresql_accepts() -> None:
     owners = [f"user-{n:05d}-" + "x" * (n % 200) for n in range(3000)]
-    payloads = list(_batches(owners))
+    payloads = list(lists_payloads(owners))
     assert len(payloads) > 1
     assert all(len(p.encode()) < 8000 for p in payloads)
     assert [o for p in payloads for o in json.loads(p)] == owners
-    assert json.loads(next(_batches(['quote " and comma ,']))) == ['quote " and comma ,']
+    assert json.loads(next(lists_payloads(['quote " and comma ,']))) == ['quote " and comma ,']

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from service.app import create_app
-from service.logs import RequestLog
+from service.observability.logs import RequestLog
 from service.settings import Settings
 
 

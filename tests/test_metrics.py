@@ -12,7 +12,12 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from service.metrics import LATENCY_BUCKETS, TalliedCounter, TalliedHistogram, _forget_dead_workers
+from service.observability.metrics import (
+    LATENCY_BUCKETS,
+    TalliedCounter,
+    TalliedHistogram,
+    _forget_dead_workers,
+)
 
 
 def samples(registry: CollectorRegistry) -> tuple[list[tuple[str, str, str]], set[tuple[str, str]]]:

@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from service.origins import (
-    ADDRESS_MAX,
-    USER_AGENT_MAX,
-    canonical_address,
-    client_address,
-    peer_address,
-    user_agent,
-)
+from service.domain.limits import ADDRESS_MAX, USER_AGENT_MAX
+from service.domain.origins import canonical_address, client_address, peer_address, user_agent
 
 # 64 characters as sent, 65 once canonical: `1::2` spells out the zero group it stands for.
 LENGTHENED = "1::2:3:4:5:6:7%" + "z" * 49

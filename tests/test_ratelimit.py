@@ -10,7 +10,7 @@ import pytest
 from limits.aio.storage import MemoryStorage
 from prometheus_client import CollectorRegistry, Counter
 
-from service.ratelimit import UNKNOWN_CLIENT, FailureLimiter, SharedLimits, subject
+from service.web.failure_limits import UNKNOWN_CLIENT, FailureLimiter, SharedLimits, subject
 
 
 class Clock:

@@ -11,8 +11,8 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from service.errors import ValidationFailed
-from service.run_commands import RunCommands, RunMethod, TemplateError, check_template
+from service.domain.errors import ValidationFailed
+from service.domain.run_commands import RunCommands, RunMethod, TemplateError, check_template
 
 KEY = "blk_4eC39HqLyjWDarjtT1zdp7dc3ZcS5ukS0ua7Rz"
 HOSTILE_IDS = [

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import graphql
 
-from service.api.schema import _ROOT_FIELDS, sdl
-from tests.conftest import ROOT, run_cli
+from service.graphql.schema import _ROOT_FIELDS, sdl
+from tests.helpers import ROOT, run_cli
 
 
 def test_committed_schema_is_the_exported_schema() -> None:

@@ -8,19 +8,20 @@ from typing import Any
 import pytest
 from tortoise import connections
 
-from service.app import key_vault
-from service.audit import Actor
-from service.db import engine_of
-from service.keys import KeyService
-from service.repository import KeyRepository
-from service.secret_rotation import SecretRotation
-from service.security import KeyVault
+from service.cases.keys import KeyService
+from service.cases.secret_rotation import SecretRotation
+from service.cases.tracker import UsageTracker
+from service.cases.verification import KeyVerifier
+from service.domain.audit import Actor
+from service.domain.vault import KeyVault
 from service.settings import Settings, generate_secret
-from service.tracker import UsageTracker
-from service.verification import KeyVerifier
+from service.storage.engines import engine_of
+from service.storage.repository import KeyRepository
+from service.storage.stored_secrets import StoredSecrets
+from service.storage.usage_store import UsageStore
 from tests.api.documents import CREATE, LIST
 from tests.api.test_verify import rotate
-from tests.conftest import TEST_ENCRYPTION_KEY, TEST_PEPPER, Api, Database, make_settings, run_cli
+from tests.helpers import TEST_ENCRYPTION_KEY, TEST_PEPPER, Api, Database, make_settings, run_cli
 
 NEW_PEPPER = generate_secret()
 NEW_ENCRYPTION_KEY = generate_secret()
@@ -34,14 +35,13 @@ ROTATED = {"APIKEYS_PEPPER": NEW_PEPPER, "APIKEYS_ENCRYPTION_KEY": NEW_ENCRYPTIO
 
 
 def vault_for(database: Database, **env: str) -> KeyVault:
-    return key_vault(make_settings(database, **env))
+    return make_settings(database, **env).key_vault()
 
 
 def verifier(settings: Settings, vault: KeyVault) -> KeyVerifier:
-    repository = KeyRepository(engine_of(settings.database_url))
-    return KeyVerifier(
-        repository, vault, UsageTracker(repository, flush_seconds=5, max_buffered_keys=10_000)
-    )
+    engine = engine_of(settings.database_url)
+    tracker = UsageTracker(UsageStore(engine), flush_seconds=5, max_buffered_keys=10_000)
+    return KeyVerifier(KeyRepository(engine), vault, tracker)
 
 
 async def stored_keys(settings: Settings, owner: str = "alice") -> list[Any]:
@@ -82,7 +82,7 @@ async def test_rotation_rewrites_every_stored_secret_then_the_old_values_can_go(
     graced = await rotate(api, default["id"], grace=3600)  # the old default keeps working
     secrets = [s for s in secrets if s != default["key"]] + [graced["key"]]
     rotation = SecretRotation(
-        KeyRepository(engine_of(settings.database_url)), vault_for(database, **ROTATING)
+        StoredSecrets(engine_of(settings.database_url)), vault_for(database, **ROTATING)
     )
     before = await rotation.check()
     assert before.still_dependent == 5  # four keys and one retired secret
@@ -109,7 +109,7 @@ async def test_a_secret_retired_without_its_ciphertext_is_counted_until_its_grac
         'UPDATE "retired_secrets" SET "key_ciphertext" = NULL'
     )
     rotation = SecretRotation(
-        KeyRepository(engine_of(settings.database_url)), vault_for(database, **ROTATING)
+        StoredSecrets(engine_of(settings.database_url)), vault_for(database, **ROTATING)
     )
     done = await rotation.rotate()
     assert (done.rewritten, done.unrewritable) == (1, 1)
@@ -129,16 +129,17 @@ async def test_a_key_rotated_during_the_rotation_is_never_overwritten(
     # A process that still writes under the old values rotates the default key between the
     # rotation's read and its write.
     old_values = KeyService(repository, vault_for(database), max_keys=5)
-    write = KeyRepository.rewrite_secrets
+    stored_secrets = StoredSecrets(engine_of(settings.database_url))
+    write = StoredSecrets.rewrite
     rotated_meanwhile: list[Any] = []
 
-    async def user_rotates_first(self: KeyRepository, rewrites: Any) -> Any:
+    async def user_rotates_first(self: StoredSecrets, rewrites: Any) -> Any:
         if not rotated_meanwhile:
             rotated_meanwhile.append(await old_values.rotate_key(Actor("alice"), default_id))
         return await write(self, rewrites)
 
-    monkeypatch.setattr(KeyRepository, "rewrite_secrets", user_rotates_first)
-    done = await SecretRotation(repository, vault_for(database, **ROTATING)).rotate()
+    monkeypatch.setattr(StoredSecrets, "rewrite", user_rotates_first)
+    done = await SecretRotation(stored_secrets, vault_for(database, **ROTATING)).rotate()
     # Four secrets in the first pass; the raced one again in a second: none left behind.
     assert (done.rewritten, done.raced) == (5, 0)
     stored = next(k for k in await stored_keys(settings) if k.id == default_id)
@@ -150,7 +151,7 @@ async def test_a_key_rotated_during_the_rotation_is_never_overwritten(
     assert rotated.reveal(stored.key_ciphertext, owner_id="alice", key_id=default_id) == secret
     assert (await verifier(settings, rotated).verify(secret)).valid
     assert (
-        await SecretRotation(repository, vault_for(database, **ROTATING)).check()
+        await SecretRotation(stored_secrets, vault_for(database, **ROTATING)).check()
     ).still_dependent == 0
 
 
@@ -186,7 +187,7 @@ async def test_a_ciphertext_no_key_opens_is_counted_and_passed_over(
         f'UPDATE "api_keys" SET "key_ciphertext" = {first} WHERE "id" = {second}',
         [blob, broken.id],
     )
-    rotation = SecretRotation(KeyRepository(engine), vault_for(database, **ROTATING))
+    rotation = SecretRotation(StoredSecrets(engine), vault_for(database, **ROTATING))
     done = await rotation.rotate()
     assert (done.rewritten, done.unreadable) == (3, 1)
     assert (await rotation.check()).still_dependent == 1

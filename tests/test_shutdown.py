@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 
 from service.app import create_app
-from service.auth import Authenticator
-from tests.conftest import TEST_SERVICE_TOKEN, Database, make_settings
+from service.web.auth import Authenticator
+from tests.helpers import TEST_SERVICE_TOKEN, Database, make_settings
 from tests.servers import Server
 
 USERS = [f"shutdown-{n}" for n in range(5)]

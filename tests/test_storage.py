@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 import subprocess
 from pathlib import Path
@@ -11,10 +13,10 @@ import pytest
 from starlette.applications import Starlette
 from tortoise import connections
 
-from service.db import engine_of
 from service.settings import Settings
+from service.storage.engines import engine_of
 from tests.api.documents import CREATE, LIST, ROTATE
-from tests.conftest import Api
+from tests.helpers import Api
 
 
 def dump(settings: Settings) -> bytes:
@@ -79,3 +81,25 @@ async def test_a_transaction_left_open_is_still_rolled_back_on_release(
         await connection.execute("INSERT INTO owners (id, created_at) VALUES ('left-open', now())")
     _, rows = await client.execute_query("SELECT id FROM owners WHERE id = 'left-open'")
     assert rows == []
+
+
+async def test_a_stored_key_is_its_hmac_under_the_pepper_and_a_ciphertext(
+    api: Api, settings: Settings
+) -> None:
+    created = (await api.data(CREATE, name="stored"))["createApiKey"]
+    engine = engine_of(settings.database_url)
+    mark = "$1" if engine == "postgres" else "?"
+    _, rows = await connections.get(engine).execute_query(
+        'SELECT "key_hash", "key_ciphertext", "key_last_four" FROM "api_keys"'
+        f' WHERE "name" = {mark}',
+        ["stored"],
+    )
+    (row,) = rows
+    key = created["key"]
+    pepper = settings.pepper.reveal()
+    assert row["key_hash"] == hmac.new(pepper, key.encode(), hashlib.sha256).hexdigest()
+    assert row["key_last_four"] == key[-4:]
+    ciphertext = bytes(row["key_ciphertext"])
+    assert key.encode() not in ciphertext and key[4:36].encode() not in ciphertext
+    vault = settings.key_vault()
+    assert vault.reveal(ciphertext, owner_id="alice", key_id=created["id"]) == key

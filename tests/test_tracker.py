@@ -8,8 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from service.tracker import USAGE_DAYS_KEPT, UsageTracker
-from service.usage import UsageBatch, Use, WorkflowUses
+from service.cases.tracker import UsageTracker
+from service.domain.errors import Unavailable
+from service.domain.limits import USAGE_DAYS_KEPT
+from service.domain.usage import UsageBatch, Use, WorkflowUses
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -27,7 +29,7 @@ class RecordingStore:
             await self.block.wait()
         if self.fail_next:
             self.fail_next -= 1
-            raise ConnectionError("database unavailable")
+            raise Unavailable() from ConnectionError("connection refused")
         self.batches.append({key_id: at for key_id, (at, _) in batch.latest.items()})
         self.written.append(batch)
 
@@ -70,7 +72,7 @@ async def test_a_failed_flush_is_retried_with_newer_uses_merged() -> None:
     t.record("k", T0)
     t.record("j", T0)
     store.fail_next = 1
-    with pytest.raises(ConnectionError):
+    with pytest.raises(Unavailable):
         await t.flush()
     assert t.failed_flushes == 1
     t.record("k", T0 + timedelta(seconds=1))
@@ -178,7 +180,7 @@ async def test_a_failed_flush_keeps_every_count_merged_with_newer_uses() -> None
     t = tracker(store)
     t.record("k", T0, Use("wf", "a", "ua"))
     store.fail_next = 1
-    with pytest.raises(ConnectionError):
+    with pytest.raises(Unavailable):
         await t.flush()
     t.record("k", T0 + timedelta(seconds=1), Use("wf", "b", "ua"))
     await t.flush()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from service.errors import ValidationFailed
-from service.validation import clean_description, clean_name
+from service.domain.errors import ValidationFailed
+from service.domain.validation import clean_description, clean_name
 
 
 def test_names_are_trimmed_and_keyed_case_insensitively() -> None:

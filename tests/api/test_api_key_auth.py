@@ -8,9 +8,9 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from service.security import KeyFormat
+from service.domain.key_format import KeyFormat
 from tests.api.documents import CREATE, DELETE, LIST, ROTATE, UPDATE
-from tests.conftest import Api
+from tests.helpers import Api
 
 
 async def keys_with_session(api: Api, user: str = "alice") -> list[dict[str, Any]]:

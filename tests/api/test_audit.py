@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from service.repository import LockedOwner
+from service.storage.owner import LockedOwner
 from tests.api import documents
 from tests.api.documents import DELETE, GET, LIST
-from tests.conftest import Api
+from tests.helpers import Api
 
 
 def quiet(document: str) -> str:

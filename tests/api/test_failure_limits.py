@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from service.app import create_app
-from service.security import KeyFormat
+from service.domain.key_format import KeyFormat
 from tests.api.documents import LIST
-from tests.conftest import TEST_SERVICE_TOKEN, Database, _empty_tables, make_settings
+from tests.helpers import TEST_SERVICE_TOKEN, Database, empty_tables, make_settings
 
 SERVICE = {"Authorization": f"Bearer {TEST_SERVICE_TOKEN}"}
 UNKNOWN_KEY = KeyFormat("blk_").generate()  # well formed, never issued
@@ -23,7 +23,7 @@ async def client_for(database: Database, **env: str) -> AsyncIterator[httpx.Asyn
     settings = make_settings(database, **env)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        await _empty_tables(database.backend)
+        await empty_tables(database.backend)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             yield client
@@ -139,9 +139,9 @@ async def test_an_unreachable_redis_never_stops_verification(database: Database)
 
 
 def make_token() -> str:
-    from service.auth import Authenticator
     from service.settings import JwtSettings, Secret
-    from tests.conftest import TEST_JWT_SECRET
+    from service.web.auth import Authenticator
+    from tests.helpers import TEST_JWT_SECRET
 
     settings = JwtSettings(Secret(TEST_JWT_SECRET.encode()), None, None, None)
     return Authenticator(settings).issue("alice")

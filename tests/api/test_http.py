@@ -12,12 +12,12 @@ from starlette.applications import Starlette
 from tortoise import connections
 
 from service.app import create_app
-from service.auth import Authenticator
-from service.db import engine_of
-from service.models import ApiKey
 from service.settings import Settings
+from service.storage.engines import engine_of
+from service.storage.models import ApiKey
+from service.web.auth import Authenticator
 from tests.api.documents import CREATE, DELETE, GET, LIST, ROTATE, UPDATE
-from tests.conftest import PRODUCTION, TEST_JWT_SECRET, Api, Database, make_settings
+from tests.helpers import PRODUCTION, TEST_JWT_SECRET, Api, Database, make_settings
 
 SOME_ID = "00000000-0000-4000-8000-000000000000"
 OPERATIONS = [

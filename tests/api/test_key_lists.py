@@ -19,11 +19,10 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from service.keycache import LISTENER_NAME
-from service.repository import KEY_CHANGES_CHANNEL, KEY_LISTS_CHANNEL
+from service.storage.notifications import KEY_CHANGES_CHANNEL, KEY_LISTS_CHANNEL, LISTENER_NAME
 from tests.api.documents import CREATE, DELETE, UPDATE
 from tests.api.test_verify import POSTGRES_ONLY, rotate, verify, wait_for_cache
-from tests.conftest import Api, Database, StatementLog
+from tests.helpers import Api, Database, StatementLog
 from tests.servers import Server
 
 LIST = "{ apiKeys { id name maskedKey lastUsedAt } }"

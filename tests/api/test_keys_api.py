@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.api.documents import CREATE, DELETE, GET, LIST, ROTATE, UPDATE
-from tests.conftest import Api
+from tests.helpers import Api
 
 
 async def create(api: Api, name: str, description: str | None = None, **kw: Any) -> dict[str, Any]:

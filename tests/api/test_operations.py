@@ -14,12 +14,12 @@ import pytest
 from starlette.applications import Starlette
 
 from service.app import create_app
-from service.db import migration_files
-from service.logs import JsonFormatter, RequestLog
+from service.observability.logs import JsonFormatter, RequestLog
 from service.settings import Settings
+from service.storage.migrations import migration_files
 from tests.api.documents import LIST
 from tests.api.test_verify import SERVICE
-from tests.conftest import PRODUCTION, Api, Database, base_env, make_settings
+from tests.helpers import PRODUCTION, Api, Database, base_env, make_settings
 from tests.report import REQUEST_LOGS
 
 

@@ -24,11 +24,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.applications import Starlette
 
-from service.api.prepared import PreparedQueries
-from service.api.schema import build_schema, sdl
+from service.graphql.prepared import PreparedQueries
+from service.graphql.schema import build_schema, sdl
 from tests.api.documents import CREATE
 from tests.api.test_verify import rotate, verify
-from tests.conftest import ROOT, Api
+from tests.helpers import ROOT, Api
 from tests.hostile.support import budget
 
 DOCUMENTS_JS = ROOT / "service" / "static" / "js" / "documents.js"

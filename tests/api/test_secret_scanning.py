@@ -22,14 +22,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from starlette.applications import Starlette
 
 from service.app import create_app
-from service.auth import Authenticator
-from service.repository import KeyRepository
-from service.secret_scanning import PartnerKeys
-from service.security import BASE62, KeyFormat
+from service.domain.key_format import BASE62, KeyFormat
 from service.settings import ConfigError, Settings
+from service.storage.repository import KeyRepository
+from service.web.auth import Authenticator
+from service.web.secret_scanning import PartnerKeys
 from tests.api.documents import CREATE, DELETE, LIST, ROTATE, UPDATE
 from tests.api.test_audit import EVENTS
-from tests.conftest import TEST_SERVICE_TOKEN, Api, Database, _empty_tables, make_settings
+from tests.helpers import TEST_SERVICE_TOKEN, Api, Database, empty_tables, make_settings
 
 ENDPOINT = "/v1/secret-scanning"
 SERVICE = {"Authorization": f"Bearer {TEST_SERVICE_TOKEN}"}
@@ -105,7 +105,7 @@ async def scanning(database: Database, tmp_path: Path) -> AsyncIterator[Scanning
     partner.publish()
     settings = make_settings(database, APIKEYS_SECRET_SCANNING_KEYS=str(partner.keys_file))
     async with scanning_app(settings) as app:
-        await _empty_tables(database.backend)
+        await empty_tables(database.backend)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             yield Scanning(Api(client, Authenticator(settings.jwt)), partner)
@@ -381,9 +381,9 @@ async def test_a_report_decides_on_what_the_key_holds_under_its_owners_lock(
     lookup = KeyRepository.find_by_secret_hash
     rotated: list[str] = []
 
-    async def rotating_first(self: KeyRepository, hashes: Any, conn: Any = None) -> Any:
-        found = await lookup(self, hashes, conn)
-        if conn is None and not rotated:
+    async def rotating_first(self: KeyRepository, hashes: Any) -> Any:
+        found = await lookup(self, hashes)  # the look-up before the lock (the one after is its own)
+        if not rotated:
             rotated.append((await api.data(graced, id=default["id"]))["rotateApiKey"]["key"])
         return found
 

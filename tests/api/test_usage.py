@@ -11,11 +11,11 @@ import pytest
 from starlette.applications import Starlette
 from tortoise import connections
 
-from service.db import engine_of
 from service.settings import Settings
+from service.storage.engines import engine_of
 from tests.api.test_audit import EVENTS
 from tests.api.test_verify import SERVICE, default_key
-from tests.conftest import Api, FakeClock, StatementLog
+from tests.helpers import Api, FakeClock, StatementLog
 
 USAGE = """{ apiKeys { id name
   usage { date uses }

@@ -10,15 +10,16 @@ import pytest
 from starlette.applications import Starlette
 from tortoise import connections
 
-from service.db import engine_of
-from service.repository import KeyRepository
-from service.security import KeyFormat, KeyVault
+from service.cases.tracker import UsageTracker
+from service.cases.verification import KeyVerifier
+from service.domain.key_format import KeyFormat
+from service.domain.usage import Use
 from service.settings import Settings
-from service.tracker import UsageTracker
-from service.usage import Use
-from service.verification import KeyVerifier
+from service.storage.engines import engine_of
+from service.storage.repository import KeyRepository
+from service.storage.usage_store import UsageStore
 from tests.api.documents import CREATE, DELETE, LIST, ROTATE, UPDATE
-from tests.conftest import TEST_SERVICE_TOKEN, Api, FakeClock, StatementLog
+from tests.helpers import TEST_SERVICE_TOKEN, Api, FakeClock, StatementLog
 
 SERVICE = {"Authorization": f"Bearer {TEST_SERVICE_TOKEN}"}
 
@@ -164,12 +165,9 @@ async def test_a_use_shows_up_in_last_used_after_a_flush(app: Starlette, api: Ap
 def idle_verifier(settings: Settings) -> tuple[KeyVerifier, UsageTracker]:
     """The real verifier and tracker over the real database, with no flush loop running, so
     that "within one interval" does not depend on how fast this machine is today."""
-    vault = KeyVault(
-        KeyFormat(settings.key_prefix), settings.pepper.reveal(), settings.encryption_key.reveal()
-    )
-    repository = KeyRepository(engine_of(settings.database_url))
-    tracker = UsageTracker(repository, flush_seconds=5, max_buffered_keys=10_000)
-    return KeyVerifier(repository, vault, tracker), tracker
+    engine = engine_of(settings.database_url)
+    tracker = UsageTracker(UsageStore(engine), flush_seconds=5, max_buffered_keys=10_000)
+    return KeyVerifier(KeyRepository(engine), settings.key_vault(), tracker), tracker
 
 
 async def test_ten_thousand_uses_across_three_workflows_cost_one_flushs_rows(

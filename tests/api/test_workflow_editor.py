@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from service.run_commands import RunCommands, RunMethod
-from service.security import KeyCipher
+from service.domain.run_commands import RunCommands, RunMethod
+from service.domain.vault import KeyCipher
 from tests.api.documents import CREATE, LIST
-from tests.conftest import Api, StatementLog
+from tests.helpers import Api, StatementLog
 
 RUN = """query ($workflowId: ID!, $method: RunMethod!, $apiKeyId: ID) {
   workflowRunCommand(workflowId: $workflowId, method: $method, apiKeyId: $apiKeyId) {

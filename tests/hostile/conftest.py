@@ -15,7 +15,7 @@ import pytest
 from hypothesis.configuration import set_hypothesis_home_dir
 from starlette.applications import Starlette
 
-from tests.conftest import Api
+from tests.helpers import Api
 from tests.hostile.support import Hostile, World, build_world
 
 set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "apikeys-hypothesis")

@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, Phase, settings
 from starlette.applications import Starlette
 
 from tests.api.documents import CREATE, DELETE, LIST
-from tests.conftest import (
+from tests.helpers import (
     TEST_ENCRYPTION_KEY,
     TEST_JWT_SECRET,
     TEST_PEPPER,
@@ -34,8 +34,8 @@ from tests.conftest import (
 )
 from tests.report import record
 
-MAX_BODY_BYTES = 64 * 1024  # service.app.MAX_BODY_BYTES
-VERIFY_MAX_BODY_BYTES = 4096  # service.rest.MAX_BODY_BYTES
+MAX_BODY_BYTES = 64 * 1024  # service.domain.limits.GRAPHQL_BODY_MAX
+VERIFY_MAX_BODY_BYTES = 4096  # service.domain.limits.VERIFY_BODY_MAX
 MAX_KEYS = 5
 NAME_MAX = 64
 DESCRIPTION_MAX = 500

@@ -13,14 +13,14 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from service.auth import Authenticator
+from service.domain.usage import Use
 from service.settings import Settings
-from service.usage import Use
+from service.web.auth import Authenticator
 from tests.api.documents import CREATE, LIST
 from tests.api.test_audit import EVENTS
 from tests.api.test_usage import USAGE
 from tests.api.test_verify import SERVICE, default_key, verify
-from tests.conftest import Api, Database, make_settings
+from tests.helpers import Api, Database, make_settings
 from tests.report import record
 from tests.servers import Server
 from tests.test_origins import LENGTHENED

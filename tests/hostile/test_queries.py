@@ -149,6 +149,15 @@ def check_reveal(before: Snapshot, after: Snapshot, key_id: str) -> None:
     ascii_only=True,
 )
 @example(mode="inline", workflow="w" * 201, method="CLI", key=None, reveal=True, ascii_only=True)
+# An integer beyond 64 bits, which a JSON decoder may round into another workflow's id.
+@example(
+    mode="variables",
+    workflow=-9_223_372_036_854_775_809,
+    method="REST_API",
+    key=ABSENT,
+    reveal=False,
+    ascii_only=False,
+)
 # An enum value holding "İ" (whose lower case is two characters) crashes graphql-core's "did you
 # mean": as a variable the IndexError's text reaches the client; as a literal the crash is masked
 # but logged with its traceback (see the report).

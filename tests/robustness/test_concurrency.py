@@ -14,9 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
-from service.auth import Authenticator
+from service.web.auth import Authenticator
 from tests.api.documents import CREATE, DELETE, ROTATE, UPDATE
-from tests.conftest import TEST_SERVICE_TOKEN, Api, Database, make_settings
+from tests.helpers import TEST_SERVICE_TOKEN, Api, Database, make_settings
 from tests.report import record
 from tests.servers import Server
 

@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from service.auth import Authenticator
-from tests.conftest import TEST_SERVICE_TOKEN, Database, make_settings
+from service.web.auth import Authenticator
+from tests.helpers import TEST_SERVICE_TOKEN, Database, make_settings
 from tests.report import record
 from tests.robustness.proxy import CuttableProxy
 from tests.servers import Server

@@ -15,11 +15,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service.auth import Authenticator
-from service.security import KeyFormat
+from service.domain.key_format import KeyFormat
 from service.settings import JwtSettings, Secret, generate_secret
+from service.web.auth import Authenticator
 from tests.api.test_secret_scanning import ENDPOINT, Partner, report
-from tests.conftest import (
+from tests.helpers import (
     ROOT,
     TEST_ENCRYPTION_KEY,
     TEST_JWT_SECRET,

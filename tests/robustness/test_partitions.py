@@ -4,7 +4,7 @@ that a silent partition cuts off from PostgreSQL without either side noticing.
 Two `apikeys serve` processes share one database: A talks to it through a proxy the test breaks,
 B directly. A has verified a key (and remembers it); the key is deleted through B. Once B has
 answered, A must never answer that key valid again: it has either heard of the deletion or
-stopped using its caches (see `service.keycache.KeyChangeListener`).
+stopped using its caches (see `service.storage.listener`).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from service.auth import Authenticator
-from tests.conftest import TEST_SERVICE_TOKEN, Database, make_settings
+from service.web.auth import Authenticator
+from tests.helpers import TEST_SERVICE_TOKEN, Database, make_settings
 from tests.report import record
 from tests.robustness.proxy import CuttableProxy
 from tests.servers import Server

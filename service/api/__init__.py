@@ -1,1 +1,0 @@
-"""The GraphQL edge: schema, context, types, inputs, queries, mutations."""

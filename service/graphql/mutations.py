@@ -1,0 +1,100 @@
+"""Mutation root. Each mutation answers with its success type or a typed `UserError`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from service.cases.keys import UNCHANGED
+from service.domain.errors import ApiKeyError, ValidationFailed
+from service.graphql.context import Info
+from service.graphql.errors import (
+    DefaultKeyUndeletableError,
+    KeyLimitReachedError,
+    NameTakenError,
+    NotDefaultKeyError,
+    NotFoundError,
+    ValidationError,
+    user_error,
+)
+from service.graphql.inputs import (
+    CreateApiKeyInput,
+    DeleteApiKeyInput,
+    RotateApiKeyInput,
+    UpdateApiKeyInput,
+)
+from service.graphql.types import ApiKey, DeletedApiKey
+
+CreateApiKeyResult = Annotated[
+    ApiKey | ValidationError | NameTakenError | KeyLimitReachedError,
+    strawberry.union("CreateApiKeyResult"),
+]
+UpdateApiKeyResult = Annotated[
+    ApiKey | ValidationError | NameTakenError | NotFoundError,
+    strawberry.union("UpdateApiKeyResult"),
+]
+RotateApiKeyResult = Annotated[
+    ApiKey | ValidationError | NotFoundError | NotDefaultKeyError,
+    strawberry.union("RotateApiKeyResult"),
+]
+DeleteApiKeyResult = Annotated[
+    DeletedApiKey | NotFoundError | DefaultKeyUndeletableError,
+    strawberry.union("DeleteApiKeyResult"),
+]
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Create a key (at most five per user).")
+    async def create_api_key(self, info: Info, input: CreateApiKeyInput) -> CreateApiKeyResult:
+        keys = info.context.keys
+        try:
+            stored = await keys.create_key(
+                info.context.session_actor(), input.name, input.description, input.expires_at
+            )
+        except ApiKeyError as exc:
+            return user_error(exc)  # type: ignore[return-value]
+        return ApiKey.of(stored, keys)
+
+    @strawberry.mutation(description="Rename a key or change its description.")
+    async def update_api_key(self, info: Info, input: UpdateApiKeyInput) -> UpdateApiKeyResult:
+        keys = info.context.keys
+        actor = info.context.session_actor()
+        try:
+            name = UNCHANGED if input.name is None else input.name.value
+            if name is None:
+                raise ValidationFailed("name", "Name cannot be null; omit it to keep the name.")
+            stored = await keys.update_key(
+                actor,
+                input.id,
+                name=name,
+                description=UNCHANGED if input.description is None else input.description.value,
+            )
+        except ApiKeyError as exc:
+            return user_error(exc)  # type: ignore[return-value]
+        return ApiKey.of(stored, keys)
+
+    @strawberry.mutation(
+        description="Give the default key a new secret. The old secret keeps working for"
+        " `expireOldKeyInSeconds` (default 0: it stops at once; at most 7 days)."
+    )
+    async def rotate_api_key(self, info: Info, input: RotateApiKeyInput) -> RotateApiKeyResult:
+        keys = info.context.keys
+        try:
+            stored = await keys.rotate_key(
+                info.context.session_actor(),
+                input.id,
+                expire_old_after_seconds=input.expire_old_key_in_seconds,
+            )
+        except ApiKeyError as exc:
+            return user_error(exc)  # type: ignore[return-value]
+        return ApiKey.of(stored, keys)
+
+    @strawberry.mutation(description="Delete a key. The default key cannot be deleted.")
+    async def delete_api_key(self, info: Info, input: DeleteApiKeyInput) -> DeleteApiKeyResult:
+        try:
+            deleted = await info.context.keys.delete_key(info.context.session_actor(), input.id)
+        except ApiKeyError as exc:
+            return user_error(exc)  # type: ignore[return-value]
+        return DeletedApiKey(id=strawberry.ID(deleted))

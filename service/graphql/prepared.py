@@ -1,0 +1,339 @@
+"""Prepared queries: the documents the settings page and the workflow editor send all day,
+answered without the general executor, with exactly the bytes it would answer.
+
+The general path (strawberry over graphql-core) costs about half a millisecond for a list of five
+keys, nearly all of it per-field machinery: every field, default ones included, goes through a
+resolver wrapper, an extension hook and a completion step. Building the same answer by hand takes
+a few microseconds. So a document is *prepared* once, the first time it is seen:
+
+- parsed and validated against the schema with every rule the general path applies (GraphQL's
+  own, the schema's limits, strawberry's), and refused here if it has any error;
+- its selections collected the way GraphQL collects them (fragments, aliases, `@skip` and
+  `@include`, merged fields, first-occurrence order), into a plan of response keys and how to
+  serialize each one: a field's own value through its scalar's `serialize`, `__typename`, or a
+  nested object of such fields.
+
+Only queries whose root fields are `apiKeys` and `__typename`, and whose key fields are plain
+values (no resolver of their own, no arguments), are prepared; anything else — a mutation, a
+revealed `key`, a run command, an unknown directive, a document with any error — goes to the
+general executor, as does any request this path cannot finish (no valid caller, a failing
+database). A differential test (`tests/api/test_prepared.py`) sends the page's and the editor's
+documents, and documents generated from the schema, through both paths and requires identical
+bytes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLIncludeDirective,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLScalarType,
+    GraphQLSchema,
+    GraphQLSkipDirective,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    is_abstract_type,
+    parse,
+    specified_rules,
+)
+from graphql.execution import get_directive_values, get_variable_values
+from graphql.execution.values import VariableValues
+from strawberry.schema.schema import validate_document
+
+from service.domain.limits import GRAPHQL_MAX_TOKENS
+from service.graphql.schema import Schema, operation_label
+from service.graphql.types import ApiKey
+from service.observability.metrics import Metrics
+
+_MAX_DOCUMENTS = 256  # distinct documents remembered (clients send a handful)
+_MAX_PLANS_PER_DOCUMENT = 8  # one per combination of its @skip/@include variables
+
+
+class Unprepared(Exception):
+    """This document, or this request, is for the general executor."""
+
+
+# How to turn one value into its JSON form: a scalar's `serialize`, or a nested object's plan.
+Serializer = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class ObjectPlan:
+    """One object's response: its keys in order, each with how its value is produced."""
+
+    fields: tuple[tuple[str, Callable[[Any], Any]], ...]
+
+    def render(self, source: Any) -> dict[str, Any]:
+        return {key: produce(source) for key, produce in self.fields}
+
+
+@dataclass(frozen=True)
+class QueryPlan:
+    """The whole response: root keys in order, each `apiKeys` (with its ApiKey plan) or
+    `__typename` (None)."""
+
+    root: tuple[tuple[str, ObjectPlan | None], ...]  # None: `__typename`
+
+    @property
+    def needs_keys(self) -> bool:
+        return any(plan is not None for _, plan in self.root)
+
+
+@dataclass
+class _Document:
+    operation: OperationDefinitionNode
+    fragments: dict[str, FragmentDefinitionNode]
+    label: str
+    plans: dict[tuple[tuple[str, Any], ...], QueryPlan | None]
+
+
+class PreparedQueries:
+    def __init__(self, schema: Schema, metrics: Metrics | None = None) -> None:
+        self._schema: GraphQLSchema = schema._schema
+        self._rules = (*specified_rules, *schema.extra_rules)
+        self._metrics = metrics
+        self._documents: OrderedDict[tuple[str, str | None], _Document | None] = OrderedDict()
+        query_type = self._schema.query_type
+        assert query_type is not None
+        self._query_type = query_type
+
+    def plan(
+        self, query: str, operation_name: str | None, variables: Mapping[str, Any] | None
+    ) -> tuple[QueryPlan, str] | None:
+        """The plan for this request and its operation's label; None: the general executor's."""
+        key = (query, operation_name)
+        if key in self._documents:
+            prepared = self._documents[key]
+            self._documents.move_to_end(key)
+        else:
+            prepared = self._prepare(query, operation_name)
+            # Least recently used out: a stream of one-off documents (mutations with literal
+            # arguments) never pushes out the page's own.
+            self._documents[key] = prepared
+            if len(self._documents) > _MAX_DOCUMENTS:
+                self._documents.popitem(last=False)
+        if prepared is None:
+            return None
+        try:
+            values = self._variables(prepared, variables)
+            memo = tuple(sorted(values.coerced.items())) if values is not None else ()
+            hash(memo)
+        except (Unprepared, TypeError):
+            return None
+        if memo not in prepared.plans:
+            if len(prepared.plans) >= _MAX_PLANS_PER_DOCUMENT:
+                prepared.plans.clear()
+            try:
+                prepared.plans[memo] = self._plan(prepared, values)
+            except Unprepared:
+                prepared.plans[memo] = None
+        found = prepared.plans[memo]
+        return None if found is None else (found, prepared.label)
+
+    async def answer(
+        self, plan: QueryPlan, label: str, load_keys: Callable[[], Awaitable[Sequence[ApiKey]]]
+    ) -> bytes:
+        """The encoded response, `{"data": {...}}`, as the general path encodes it. Raises when
+        it cannot be answered here (the caller then runs the general executor)."""
+        started = time.perf_counter()
+        keys = await load_keys() if plan.needs_keys else ()
+        data: dict[str, Any] = {}
+        for response_key, key_plan in plan.root:
+            if key_plan is None:
+                data[response_key] = self._query_type.name
+            else:
+                data[response_key] = [key_plan.render(key) for key in keys]
+        body = orjson.dumps({"data": data})
+        if self._metrics is not None:
+            self._metrics.operation_done(label, False, time.perf_counter() - started)
+        return body
+
+    # -- preparing a document ------------------------------------------------------------------
+
+    def _prepare(self, query: str, operation_name: str | None) -> _Document | None:
+        try:
+            document = parse(query, max_tokens=GRAPHQL_MAX_TOKENS)
+        except GraphQLError:
+            return None
+        if validate_document(self._schema, document, self._rules):
+            return None
+        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        if operation_name is None:
+            chosen = operations if len(operations) == 1 else []
+        else:
+            chosen = [o for o in operations if o.name and o.name.value == operation_name]
+        if len(chosen) != 1 or chosen[0].operation is not OperationType.QUERY:
+            return None
+        fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        label = operation_label(chosen[0].operation.value, document)
+        return _Document(chosen[0], fragments, label, {})
+
+    def _variables(
+        self, prepared: _Document, raw: Mapping[str, Any] | None
+    ) -> VariableValues | None:
+        definitions = prepared.operation.variable_definitions
+        if not definitions:
+            return None
+        coerced = get_variable_values(self._schema, definitions, dict(raw or {}))
+        if isinstance(coerced, list):  # errors: the general executor reports them
+            raise Unprepared
+        return coerced
+
+    def _plan(self, prepared: _Document, variables: VariableValues | None) -> QueryPlan:
+        collect = _Collector(self._schema, prepared.fragments, variables)
+        root: list[tuple[str, ObjectPlan | None]] = []
+        for response_key, nodes in collect.fields(self._query_type, [prepared.operation]).items():
+            name = nodes[0].name.value
+            if name == "__typename":
+                root.append((response_key, None))
+            elif name == "apiKeys":
+                field = self._query_type.fields[name]
+                root.append((response_key, self._list_item_plan(field.type, nodes, collect)))
+            else:
+                raise Unprepared
+        return QueryPlan(tuple(root))
+
+    def _list_item_plan(
+        self, type_: Any, nodes: list[FieldNode], collect: _Collector
+    ) -> ObjectPlan:
+        # [ApiKey!]!: a non-null list of non-null objects.
+        if not isinstance(type_, GraphQLNonNull) or not isinstance(type_.of_type, GraphQLList):
+            raise Unprepared
+        item = type_.of_type.of_type
+        if not isinstance(item, GraphQLNonNull) or not isinstance(item.of_type, GraphQLObjectType):
+            raise Unprepared
+        return self._object_plan(item.of_type, nodes, collect)
+
+    def _object_plan(
+        self, object_type: GraphQLObjectType, nodes: list[FieldNode], collect: _Collector
+    ) -> ObjectPlan:
+        fields: list[tuple[str, Callable[[Any], Any]]] = []
+        for response_key, field_nodes in collect.fields(object_type, nodes).items():
+            name = field_nodes[0].name.value
+            if name == "__typename":
+                fields.append((response_key, _constant(object_type.name)))
+                continue
+            field = object_type.fields[name]
+            definition = (field.extensions or {}).get("strawberry-definition")
+            if definition is None or definition.base_resolver is not None or field.args:
+                raise Unprepared  # a resolver of its own: the general executor runs it
+            attribute = definition.python_name
+            non_null = isinstance(field.type, GraphQLNonNull)
+            inner = field.type.of_type if non_null else field.type
+            if isinstance(inner, GraphQLScalarType):
+                serialize: Serializer = inner.serialize
+            elif isinstance(inner, GraphQLObjectType):
+                serialize = self._object_plan(inner, field_nodes, collect).render
+            else:
+                raise Unprepared
+            fields.append((response_key, _field(attribute, serialize, non_null)))
+        return ObjectPlan(tuple(fields))
+
+
+def _constant(value: str) -> Callable[[Any], str]:
+    return lambda source: value
+
+
+def _field(attribute: str, serialize: Serializer, non_null: bool) -> Callable[[Any], Any]:
+    def produce(source: Any) -> Any:
+        value = getattr(source, attribute)
+        if value is None:
+            if non_null:
+                # The general executor turns this into an error; never answer it here.
+                raise Unprepared
+            return None
+        return serialize(value)
+
+    return produce
+
+
+class _Collector:
+    """GraphQL's CollectFields (spec 6.3.2) over one operation, for the selections this path
+    prepares: fields, inline fragments and fragment spreads, with `@skip` and `@include`. Any
+    other directive leaves the document to the general executor."""
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: dict[str, FragmentDefinitionNode],
+        variables: VariableValues | None,
+    ) -> None:
+        self._schema = schema
+        self._fragments = fragments
+        self._variables = variables
+
+    def fields(
+        self, runtime_type: GraphQLObjectType, parents: list[Any]
+    ) -> dict[str, list[FieldNode]]:
+        """The fields selected on `runtime_type` by the selection sets of `parents` (the
+        operation, or every node of one merged field), by response key in first-seen order."""
+        grouped: dict[str, list[FieldNode]] = {}
+        visited: set[str] = set()
+        for parent in parents:
+            if parent.selection_set is not None:
+                self._collect(runtime_type, parent.selection_set, grouped, visited)
+        return grouped
+
+    def _collect(
+        self,
+        runtime_type: GraphQLObjectType,
+        selection_set: SelectionSetNode,
+        grouped: dict[str, list[FieldNode]],
+        visited: set[str],
+    ) -> None:
+        for selection in selection_set.selections:
+            if not self._included(selection):
+                continue
+            if isinstance(selection, FieldNode):
+                key = selection.alias.value if selection.alias else selection.name.value
+                grouped.setdefault(key, []).append(selection)
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                if condition is None or self._applies(condition.name.value, runtime_type):
+                    self._collect(runtime_type, selection.selection_set, grouped, visited)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                if name in visited:
+                    continue
+                visited.add(name)
+                fragment = self._fragments[name]
+                if self._applies(fragment.type_condition.name.value, runtime_type):
+                    self._collect(runtime_type, fragment.selection_set, grouped, visited)
+            else:
+                raise Unprepared
+
+    def _included(self, selection: Any) -> bool:
+        for directive in selection.directives or ():
+            if directive.name.value not in ("skip", "include"):
+                raise Unprepared
+        try:
+            skip = get_directive_values(GraphQLSkipDirective, selection, self._variables)
+            include = get_directive_values(GraphQLIncludeDirective, selection, self._variables)
+        except GraphQLError:  # e.g. null for `if: Boolean!`: the executor words the error
+            raise Unprepared from None
+        if skip is not None and skip["if"] is True:
+            return False
+        return not (include is not None and include["if"] is False)
+
+    def _applies(self, condition: str, runtime_type: GraphQLObjectType) -> bool:
+        conditional = self._schema.get_type(condition)
+        if conditional is runtime_type:
+            return True
+        return is_abstract_type(conditional) and self._schema.is_sub_type(conditional, runtime_type)

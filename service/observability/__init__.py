@@ -1,0 +1,1 @@
+"""What the service says about itself: its logs and its Prometheus metrics."""

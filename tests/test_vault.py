@@ -1,0 +1,68 @@
+"""What is stored for a key: its lookup hash (HMAC-SHA256 under the pepper) and its ciphertext
+(AES-256-GCM, bound to its owner and row)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+import pytest
+
+from service.domain.key_format import KeyFormat
+from service.domain.vault import DecryptionError, KeyCipher, KeyVault, LookupHash
+
+FMT = KeyFormat("blk_")
+
+
+def test_the_lookup_hash_is_hmac_sha256_by_a_published_test_vector() -> None:
+    """RFC 4231, test case 2."""
+    expected = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+    assert LookupHash(b"Jefe")("what do ya want for nothing?") == expected
+
+
+@pytest.mark.parametrize("pepper_length", [1, 32, 63, 64, 65, 200])
+def test_the_lookup_hash_is_the_same_for_every_key_and_pepper_length(pepper_length: int) -> None:
+    """Keyed once and copied per key: never a state left over from the key before."""
+    pepper = secrets.token_bytes(pepper_length)
+    hashed = LookupHash(pepper)
+    for key in (FMT.generate(), FMT.generate(), FMT.generate()):
+        assert hashed(key) == hmac.new(pepper, key.encode(), hashlib.sha256).hexdigest()
+
+
+def test_the_lookup_hash_depends_on_the_pepper() -> None:
+    key = FMT.generate()
+    assert LookupHash(b"p" * 32)(key) != LookupHash(b"q" * 32)(key)
+
+
+def test_ciphertexts_decrypt_only_for_their_owner_and_row() -> None:
+    cipher = KeyCipher(b"k" * 32)
+    key = FMT.generate()
+    blob = cipher.encrypt(key, owner_id="alice", key_id="1")
+    assert key.encode() not in blob
+    assert cipher.decrypt(blob, owner_id="alice", key_id="1") == key
+    with pytest.raises(DecryptionError):
+        cipher.decrypt(blob, owner_id="bob", key_id="1")
+    with pytest.raises(DecryptionError):
+        cipher.decrypt(blob, owner_id="alice", key_id="2")
+    with pytest.raises(DecryptionError):
+        KeyCipher(b"j" * 32).decrypt(blob, owner_id="alice", key_id="1")
+    with pytest.raises(DecryptionError):
+        cipher.decrypt(blob[:-1] + bytes([blob[-1] ^ 1]), owner_id="alice", key_id="1")
+
+
+def test_encryption_is_randomised() -> None:
+    cipher = KeyCipher(b"k" * 32)
+    assert cipher.encrypt("blk_x", owner_id="a", key_id="1") != cipher.encrypt(
+        "blk_x", owner_id="a", key_id="1"
+    )
+
+
+def test_the_vault_issues_keys_that_round_trip() -> None:
+    vault = KeyVault(FMT, b"p" * 32, b"k" * 32)
+    issued = vault.issue(owner_id="alice", key_id="1")
+    assert FMT.is_well_formed(issued.secret)
+    assert issued.key_hash == vault.lookup_hash(issued.secret)
+    assert issued.last_four == issued.secret[-4:]
+    assert vault.reveal(issued.ciphertext, owner_id="alice", key_id="1") == issued.secret
+    assert issued.secret not in repr(issued)
