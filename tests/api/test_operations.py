@@ -1,12 +1,9 @@
-"""Running it like a product: health, readiness, metrics, request ids, logs and CORS."""
+"""Running it like a product: health, readiness, metrics, request ids and CORS."""
 
 from __future__ import annotations
 
-import io
-import json
 import logging
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -14,13 +11,11 @@ import pytest
 from starlette.applications import Starlette
 
 from service.app import create_app
-from service.observability.logs import JsonFormatter, RequestLog
 from service.settings import Settings
 from service.storage.migrations import migration_files
 from tests.api.documents import LIST
 from tests.api.test_verify import SERVICE
 from tests.helpers import PRODUCTION, Api, Database, base_env, make_settings
-from tests.report import REQUEST_LOGS
 
 
 async def test_healthz_says_the_process_is_alive(api: Api) -> None:
@@ -115,54 +110,6 @@ async def test_every_response_carries_a_request_id(api: Api) -> None:
     assert len(unsafe.headers["X-Request-Id"]) == 32
 
 
-async def test_one_log_line_per_request_with_id_operation_status_and_duration(
-    app: Starlette, api: Api, caplog: pytest.LogCaptureFixture
-) -> None:
-    app.state.request_log.flush()
-    start = REQUEST_LOGS.tell()
-    with caplog.at_level(logging.INFO, logger="apikeys.request"):
-        response = await api.post(
-            {"query": LIST}, {"Authorization": f"Bearer {api.token('alice')}"}
-        )
-    app.state.request_log.flush()
-    lines = REQUEST_LOGS.getvalue()[start:].decode().splitlines()
-    assert len(lines) == 1
-    line = json.loads(lines[0])
-    assert list(line) == [
-        *("ts", "level", "logger", "msg", "request_id", "method", "path", "status"),
-        *("duration_ms", "operation"),
-    ]
-    assert (line["level"], line["logger"], line["msg"]) == ("info", "apikeys.request", "request")
-    assert datetime.fromisoformat(line["ts"]).tzinfo is not None
-    assert line["request_id"] == response.headers["X-Request-Id"]
-    assert (line["method"], line["path"], line["status"]) == ("POST", "/graphql", 200)
-    assert line["operation"] == "query apiKeys"
-    assert line["duration_ms"] > 0
-    assert response.json()["data"]["apiKeys"][0]["key"] not in json.dumps(line)
-
-
-async def test_the_request_log_follows_the_logging_configuration(
-    app: Starlette, api: Api, caplog: pytest.LogCaptureFixture
-) -> None:
-    app.state.request_log.flush()
-    start = REQUEST_LOGS.tell()
-    with caplog.at_level(logging.WARNING, logger="apikeys.request"):
-        await api.client.get("/healthz")
-    app.state.request_log.flush()
-    assert REQUEST_LOGS.getvalue()[start:] == b""
-
-
-def test_request_log_timestamps_are_utc_to_the_millisecond() -> None:
-    stream = io.BytesIO()
-    log = RequestLog(stream)
-    before = datetime.now(UTC)
-    log.write({"request_id": "a"})
-    stamp = datetime.fromisoformat(json.loads(stream.getvalue())["ts"])
-    assert timedelta(0) <= stamp - before.replace(microsecond=before.microsecond // 1000 * 1000)
-    assert stamp - before < timedelta(seconds=5)
-    assert stamp.utcoffset() == timedelta(0)
-
-
 @pytest.fixture
 async def cors_api(database: Database) -> AsyncIterator[httpx.AsyncClient]:
     settings = make_settings(database, APIKEYS_CORS_ORIGINS="https://app.example.com")
@@ -189,14 +136,3 @@ async def test_cors_allows_only_the_configured_origins(cors_api: httpx.AsyncClie
 async def test_without_configured_origins_there_are_no_cors_headers(api: Api) -> None:
     response = await api.client.get("/healthz", headers={"Origin": "https://app.example.com"})
     assert "access-control-allow-origin" not in response.headers
-
-
-def test_the_json_formatter_writes_one_object_per_line() -> None:
-    record = logging.LogRecord(
-        "apikeys.x", logging.WARNING, __file__, 1, "hello %s", ("you",), None
-    )
-    record.request_id = "abc"
-    line = JsonFormatter().format(record)
-    assert "\n" not in line
-    parsed = json.loads(line)
-    assert (parsed["level"], parsed["msg"], parsed["request_id"]) == ("warning", "hello you", "abc")

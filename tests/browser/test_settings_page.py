@@ -13,7 +13,7 @@ from typing import Any
 
 from playwright.async_api import Locator, Page, expect
 
-from tests.browser.conftest import Service, User, open_page
+from tests.browser.support import Service, User, open_page
 
 MASKED_KEY = re.compile(r"^[a-z0-9]{1,10}_\*{4}[A-Za-z0-9]{4}$")
 

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.async_api import Page, Request, Route, expect
 
-from tests.browser.conftest import Service, User, open_page
+from tests.browser.support import Service, User, open_page
 from tests.browser.test_settings_page import (
     RUN_COMMAND,
     key_row,
