@@ -10,29 +10,43 @@ import secrets
 import pytest
 
 from service.domain.key_format import KeyFormat
-from service.domain.vault import DecryptionError, KeyCipher, KeyVault, LookupHash
+from service.domain.vault import DecryptionError, KeyCipher, KeyVault
 
 FMT = KeyFormat("blk_")
+
+
+def vault(pepper: bytes) -> KeyVault:
+    return KeyVault(FMT, pepper, b"k" * 32)
 
 
 def test_the_lookup_hash_is_hmac_sha256_by_a_published_test_vector() -> None:
     """RFC 4231, test case 2."""
     expected = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-    assert LookupHash(b"Jefe")("what do ya want for nothing?") == expected
+    assert vault(b"Jefe").lookup_hash("what do ya want for nothing?") == expected
 
 
 @pytest.mark.parametrize("pepper_length", [1, 32, 63, 64, 65, 200])
 def test_the_lookup_hash_is_the_same_for_every_key_and_pepper_length(pepper_length: int) -> None:
     """Keyed once and copied per key: never a state left over from the key before."""
     pepper = secrets.token_bytes(pepper_length)
-    hashed = LookupHash(pepper)
+    keys = vault(pepper)
     for key in (FMT.generate(), FMT.generate(), FMT.generate()):
-        assert hashed(key) == hmac.new(pepper, key.encode(), hashlib.sha256).hexdigest()
+        assert keys.lookup_hash(key) == hmac.new(pepper, key.encode(), hashlib.sha256).hexdigest()
 
 
 def test_the_lookup_hash_depends_on_the_pepper() -> None:
     key = FMT.generate()
-    assert LookupHash(b"p" * 32)(key) != LookupHash(b"q" * 32)(key)
+    assert vault(b"p" * 32).lookup_hash(key) != vault(b"q" * 32).lookup_hash(key)
+
+
+def test_a_key_is_looked_up_under_the_current_pepper_then_each_previous_one() -> None:
+    key = FMT.generate()
+    rotating = KeyVault(FMT, b"new" * 11, b"k" * 32, previous_peppers=[b"p" * 32, b"q" * 32])
+    assert rotating.lookup_hashes(key) == (
+        vault(b"new" * 11).lookup_hash(key),
+        vault(b"p" * 32).lookup_hash(key),
+        vault(b"q" * 32).lookup_hash(key),
+    )
 
 
 def test_ciphertexts_decrypt_only_for_their_owner_and_row() -> None:

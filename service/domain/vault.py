@@ -27,17 +27,16 @@ _NONCE_LENGTH = 12
 _CIPHERTEXT_VERSION = b"\x01"
 
 
-class LookupHash:
-    """The lookup hash under one pepper: the standard library's HMAC-SHA256, keyed once (a
-    copy of the keyed state per key presented, not a new key schedule each time)."""
+def _keyed(pepper: bytes) -> hmac.HMAC:
+    """HMAC-SHA256 keyed with a pepper once: each key presented then costs a copy of the keyed
+    state, not a new key schedule."""
+    return hmac.new(pepper, digestmod=hashlib.sha256)
 
-    def __init__(self, pepper: bytes) -> None:
-        self._keyed = hmac.new(pepper, digestmod=hashlib.sha256)
 
-    def __call__(self, key: str) -> str:
-        keyed = self._keyed.copy()
-        keyed.update(key.encode("ascii"))
-        return keyed.hexdigest()
+def _hashed(keyed: hmac.HMAC, key: str) -> str:
+    mac = keyed.copy()
+    mac.update(key.encode("ascii"))
+    return mac.hexdigest()
 
 
 class KeyCipher:
@@ -100,14 +99,14 @@ class KeyVault:
         previous_encryption_keys: Sequence[bytes] = (),
     ) -> None:
         self.format = key_format
-        self._lookup_hash = LookupHash(pepper)
-        self._previous_hashes = tuple(LookupHash(p) for p in previous_peppers)
+        self._pepper = _keyed(pepper)
+        self._previous_peppers = tuple(_keyed(p) for p in previous_peppers)
         self._cipher = KeyCipher(encryption_key)
         self._previous_ciphers = tuple(KeyCipher(k) for k in previous_encryption_keys)
 
     @property
     def has_previous_secrets(self) -> bool:
-        return bool(self._previous_hashes or self._previous_ciphers)
+        return bool(self._previous_peppers or self._previous_ciphers)
 
     def issue(self, *, owner_id: str, key_id: str) -> IssuedKey:
         secret = self.format.generate()
@@ -120,13 +119,14 @@ class KeyVault:
 
     def lookup_hash(self, key: str) -> str:
         """The key's lookup hash under the current pepper: what new rows store."""
-        return self._lookup_hash(key)
+        return _hashed(self._pepper, key)
 
     def lookup_hashes(self, key: str) -> tuple[str, ...]:
         """Its lookup hash under the current pepper, then under each previous one."""
-        if not self._previous_hashes:
-            return (self._lookup_hash(key),)
-        return (self._lookup_hash(key), *(hashed(key) for hashed in self._previous_hashes))
+        current = _hashed(self._pepper, key)
+        if not self._previous_peppers:
+            return (current,)
+        return (current, *(_hashed(keyed, key) for keyed in self._previous_peppers))
 
     def reveal(self, ciphertext: bytes, *, owner_id: str, key_id: str) -> str:
         try:
