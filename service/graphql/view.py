@@ -22,11 +22,11 @@ from strawberry.asgi import GraphQL
 
 from service.cases.keys import KeyService
 from service.cases.verification import KeyVerifier
-from service.domain.errors import Unavailable
+from service.domain.errors import ApiKeyError, Unavailable
 from service.domain.origins import peer_address, user_agent
 from service.domain.run_commands import RunCommands
 from service.domain.usage import Use
-from service.domain.verdicts import Refusal
+from service.domain.verdicts import OUT_OF_SCOPE, Refusal
 from service.graphql.context import Context
 from service.graphql.prepared import PreparedQueries, Unprepared
 from service.graphql.schema import Schema
@@ -86,6 +86,7 @@ class GraphQLView(GraphQL[Context, None]):
         """Who is calling, kept in the request's state for the context. A client that keeps
         presenting bad API keys is slowed down here, before any GraphQL, on the same failure
         limits as the gateway's verifications."""
+        request.state.key_refusal = None
         key = presented_key(request.headers, self._verifier.prefix)
         if key is None:
             request.state.principal = self._sessions.authenticate(
@@ -103,8 +104,11 @@ class GraphQLView(GraphQL[Context, None]):
                 "API key authentication failed: database unavailable (%r)", exc.__cause__
             )
             return unavailable()
-        # A malformed key is no guess at a real one: only well-formed refusals count.
-        if verdict.refusal not in (None, Refusal.MALFORMED):
+        # A malformed key is no guess at a real one, nor is a key used outside its scope: only
+        # well-formed refusals of what the key is count.
+        if verdict.refusal in OUT_OF_SCOPE:
+            request.state.key_refusal = verdict.refusal
+        elif verdict.refusal not in (None, Refusal.MALFORMED):
             if (wait := await self._limits.failed(client)) is not None:
                 return too_many_failures(wait)
         request.state.principal = (
@@ -148,13 +152,17 @@ class GraphQLView(GraphQL[Context, None]):
         context = await self.get_context(request, Response())
         plan, label = found
 
-        async def load_keys() -> Sequence[ApiKey]:
-            stored = await self._keys.list_keys(context.actor())
+        async def load_keys(usable_for: str | None) -> Sequence[ApiKey]:
+            actor = context.actor()
+            if usable_for is None:
+                stored = await self._keys.list_keys(actor)
+            else:
+                stored = await self._keys.usable_keys(actor, usable_for)
             return [ApiKey.of(key, self._keys) for key in stored]
 
         try:
             body = await self.prepared.answer(plan, label, load_keys)
-        except Unprepared:  # say, a null where the schema promises a value
+        except (Unprepared, ApiKeyError):  # a null where the schema promises a value; a refusal
             return None
         except Exception as exc:
             # The general executor runs the request again and answers it as it answers every
@@ -172,6 +180,7 @@ class GraphQLView(GraphQL[Context, None]):
         return Context(
             request=request,
             principal=request.state.principal,  # see _identify
+            key_refusal=request.state.key_refusal,
             keys=self._keys,
             run_commands=self._run_commands,
         )
@@ -195,14 +204,22 @@ def decode_body(data: str | bytes) -> Any:
     would then take, rounded, for another id; the schema has no Float, so a body holding one is
     read again by the standard library, which keeps every integer exact."""
     value = orjson.loads(data)
-    return json.loads(data) if _holds_float(value) else value
+    if not _holds_float(value):
+        return value
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError):  # past the standard library's limits: orjson's reading
+        return value
 
 
 def _holds_float(value: Any) -> bool:
-    if isinstance(value, float):
-        return True
-    if isinstance(value, dict):
-        return any(_holds_float(item) for item in value.values())
-    if isinstance(value, list):
-        return any(_holds_float(item) for item in value)
+    waiting = [value]  # (a loop, not recursion: a body may nest as deep as orjson allows)
+    while waiting:
+        item = waiting.pop()
+        if isinstance(item, float):
+            return True
+        if isinstance(item, dict):
+            waiting.extend(item.values())
+        elif isinstance(item, list):
+            waiting.extend(item)
     return False
