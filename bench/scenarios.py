@@ -11,7 +11,8 @@ from bench.bare import FLOOR_PATH
 from bench.documents import page_documents
 from service.domain.key_format import BASE62, KeyFormat
 
-DROPDOWN_QUERY = "{ apiKeys { id name isDefault } }"
+# The workflow editor's dropdown: the keys that can run the workflow its run panel names.
+DROPDOWN_QUERY = '{ apiKeys(usableFor: "daily-report") { id name isDefault } }'
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,12 @@ def create_app(
         repository, vault, max_keys=settings.max_keys_per_user, clock=clock, lists=lists
     )
     log = request_log or RequestLog()
-    health = Health(Operations(engine, repository), metrics, production=settings.production)
+    health = Health(
+        Operations(engine, repository),
+        metrics,
+        production=settings.production,
+        metrics_token=settings.metrics_token.reveal() if settings.metrics_token else None,
+    )
     limits = _failure_limits(settings, metrics)
     graphql = GraphQLView(
         build_schema(production=settings.production, metrics=metrics),

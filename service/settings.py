@@ -114,6 +114,8 @@ class Settings:
     explicit_secrets: bool = True
     # GitHub-format public keys of a secret-scanning partner; None: the endpoint answers 404.
     secret_scanning_keys: Path | None = None
+    # The bearer token Prometheus sends to /metrics in production (None there: 404).
+    metrics_token: Secret | None = None
 
     @property
     def production(self) -> bool:
@@ -179,6 +181,9 @@ class Settings:
         )
         if len(service_token_raw) < 32:
             raise ConfigError("APIKEYS_SERVICE_TOKEN must be at least 32 characters long.")
+        metrics_token = env_vars.get("APIKEYS_METRICS_TOKEN") or None
+        if metrics_token is not None and len(metrics_token) < 32:
+            raise ConfigError("APIKEYS_METRICS_TOKEN must be at least 32 characters long.")
 
         flush_seconds = _float_between(env_vars, "APIKEYS_TRACKER_FLUSH_SECONDS", 5.0, 0.05, 5.0)
 
@@ -239,6 +244,7 @@ class Settings:
             explicit_secrets=bool(
                 env_vars.get("APIKEYS_PEPPER") and env_vars.get("APIKEYS_ENCRYPTION_KEY")
             ),
+            metrics_token=Secret(metrics_token.encode()) if metrics_token else None,
             secret_scanning_keys=(
                 Path(env_vars["APIKEYS_SECRET_SCANNING_KEYS"])
                 if env_vars.get("APIKEYS_SECRET_SCANNING_KEYS")

@@ -27,6 +27,7 @@ from service.domain.errors import (
     NotDefaultKey,
     NotFound,
     ValidationFailed,
+    WorkflowNotAllowed,
 )
 from service.domain.ids import canonical_id, new_key_id
 from service.domain.limits import (
@@ -36,6 +37,8 @@ from service.domain.limits import (
     check_usage_days,
 )
 from service.domain.records import Leak, NewKey, StoredKey, WorkflowUse
+from service.domain.run_commands import clean_workflow_id
+from service.domain.scope import clean_addresses, clean_workflow_ids
 from service.domain.validation import clean_description, clean_name, name_key
 from service.domain.vault import KeyVault
 from service.domain.verdicts import Refusal, unusable
@@ -70,6 +73,18 @@ class KeyService:
         self._clock = clock
         self._lists = lists
 
+    async def usable_keys(self, actor: Actor, workflow_id: str) -> Sequence[StoredKey]:
+        """The owner's keys that can run `workflow_id` now (the workflow editor's dropdown):
+        not revoked, not expired, the workflow in scope; default first, as in `list_keys`."""
+        workflow = clean_workflow_id(workflow_id)
+        now = self._clock()
+        return [
+            key
+            for key in await self.list_keys(actor)
+            if _refusal(key, now) is None
+            and (key.workflow_ids is None or workflow in key.workflow_ids)
+        ]
+
     async def list_keys(self, actor: Actor) -> Sequence[StoredKey]:
         """The owner's keys, default first, then oldest first; creates the default on first use.
         Served from memory when this process remembers them (see `service.storage.caches`)."""
@@ -96,12 +111,17 @@ class KeyService:
         name: str,
         description: str | None,
         expires_at: datetime | None = None,
+        *,
+        workflow_ids: Sequence[str] | None = None,
+        allowed_addresses: Sequence[str] | None = None,
     ) -> StoredKey:
         """A new key; with `expires_at` (in the future, at most 366 days ahead) it stops working
-        then (it stays listed, counting toward the limit, until deleted)."""
+        then (it stays listed, counting toward the limit, until deleted). `workflow_ids` and
+        `allowed_addresses` narrow it (None: every workflow, anywhere)."""
         clean, key = clean_name(name)
         description = clean_description(description)
         expires_at = self._expiry(expires_at)
+        scope = (clean_workflow_ids(workflow_ids), clean_addresses(allowed_addresses))
         async with self._repo.locked(actor.owner_id) as owner:
             keys = await self._ensure_default(owner, actor)
             if len(keys) >= self.max_keys:
@@ -109,7 +129,14 @@ class KeyService:
             if await owner.name_in_use(key):
                 raise NameTaken()
             return await self._insert(
-                owner, actor, clean, key, description, is_default=False, expires_at=expires_at
+                owner,
+                actor,
+                clean,
+                key,
+                description,
+                is_default=False,
+                expires_at=expires_at,
+                scope=scope,
             )
 
     def _expiry(self, expires_at: datetime | None) -> datetime | None:
@@ -126,16 +153,16 @@ class KeyService:
             )
         return expires_at
 
-    def check_usable(self, key: StoredKey) -> None:
-        """Refuses a key that no longer works (revoked, or past its expiry) where it would be
-        handed out, as in a run command."""
-        refusal = unusable(
-            revoked=key.revoked_at is not None, expires_at=key.expires_at, now=self._clock()
-        )
+    def check_usable(self, key: StoredKey, workflow_id: str) -> None:
+        """Refuses a key where it would be handed out to run `workflow_id` (a run command) when
+        it no longer works (revoked, or past its expiry) or may not run that workflow."""
+        refusal = _refusal(key, self._clock())
         if refusal is Refusal.REVOKED:
             raise KeyRevoked()
         if refusal is Refusal.EXPIRED:
             raise KeyExpired()
+        if key.workflow_ids is not None and workflow_id not in key.workflow_ids:
+            raise WorkflowNotAllowed()
 
     async def update_key(
         self,
@@ -144,21 +171,32 @@ class KeyService:
         *,
         name: str | _Unchanged = UNCHANGED,
         description: str | None | _Unchanged = UNCHANGED,
+        workflow_ids: Sequence[str] | None | _Unchanged = UNCHANGED,
+        allowed_addresses: Sequence[str] | None | _Unchanged = UNCHANGED,
     ) -> StoredKey:
+        """Renames, re-describes or re-scopes a key (any key, the default included); a scope of
+        None lifts that restriction. Only what changes is written and recorded."""
         changes: dict[str, object] = {}
         if not isinstance(name, _Unchanged):
             changes["name"], changes["name_key"] = clean_name(name)
         if not isinstance(description, _Unchanged):
             changes["description"] = clean_description(description)
+        if not isinstance(workflow_ids, _Unchanged):
+            changes["workflow_ids"] = clean_workflow_ids(workflow_ids)
+        if not isinstance(allowed_addresses, _Unchanged):
+            changes["allowed_addresses"] = clean_addresses(allowed_addresses)
         async with self._repo.locked(actor.owner_id) as owner:
             target = _find(await self._ensure_default(owner, actor), key_id)
             changed = [
-                f
-                for f in ("name", "description")
-                if f in changes and changes[f] != getattr(target, f)
+                field
+                for field in _UPDATABLE
+                if field in changes and changes[field] != getattr(target, field)
             ]
             if not changed:
                 return target
+            changes = {field: changes[field] for field in changed} | (
+                {"name_key": changes["name_key"]} if "name" in changed else {}
+            )
             new_name_key = changes.get("name_key")
             if isinstance(new_name_key, str) and await owner.name_in_use(
                 new_name_key, except_id=target.id
@@ -167,7 +205,12 @@ class KeyService:
             updated = await owner.update(target.id, **changes)
             assert updated is not None  # found above, under the owner's lock
             await owner.record_event(
-                actor, EventKind.UPDATED, updated, at=self._clock(), changed_fields=changed
+                actor,
+                EventKind.UPDATED,
+                updated,
+                at=self._clock(),
+                changed_fields=[_CHANGED_FIELD_NAMES.get(field, field) for field in changed],
+                with_scope=bool(_SCOPE_FIELDS & set(changed)),
             )
             return updated
 
@@ -278,6 +321,7 @@ class KeyService:
         *,
         is_default: bool,
         expires_at: datetime | None = None,
+        scope: tuple[tuple[str, ...] | None, tuple[str, ...] | None] = (None, None),
     ) -> StoredKey:
         key_id = new_key_id()
         issued = self._vault.issue(owner_id=owner.owner_id, key_id=key_id)
@@ -292,9 +336,13 @@ class KeyService:
                 key_ciphertext=issued.ciphertext,
                 key_last_four=issued.last_four,
                 expires_at=expires_at,
+                workflow_ids=scope[0],
+                allowed_addresses=scope[1],
             )
         )
-        await owner.record_event(actor, EventKind.CREATED, created, at=self._clock())
+        await owner.record_event(
+            actor, EventKind.CREATED, created, at=self._clock(), with_scope=True
+        )
         return created
 
 
@@ -332,6 +380,16 @@ def leak_fields(leak: Leak | None) -> dict[str, object]:
         "leak_source": leak.source if leak else None,
         "leak_reported_at": leak.reported_at if leak else None,
     }
+
+
+# What an update may change, and the names its audit event gives the changes.
+_UPDATABLE = ("name", "description", "workflow_ids", "allowed_addresses")
+_SCOPE_FIELDS = frozenset({"workflow_ids", "allowed_addresses"})
+_CHANGED_FIELD_NAMES = {"workflow_ids": "workflowIds", "allowed_addresses": "allowedAddresses"}
+
+
+def _refusal(key: StoredKey, now: datetime) -> Refusal | None:
+    return unusable(revoked=key.revoked_at is not None, expires_at=key.expires_at, now=now)
 
 
 def _find(keys: Sequence[StoredKey], key_id: str) -> StoredKey:

@@ -1,7 +1,9 @@
 """Use case of the platform's gateway and of key-authenticated requests: is this key good?
 
 A key is checked in order of cost: its shape and checksum first (no database), then one indexed
-lookup of its HMAC. Every successful check is a use of the key, handed to the tracker.
+lookup of its HMAC (or none, for a key this process remembers); then whether it still works, and
+whether its scope allows this use (the workflow it runs, the address it comes from). Every
+successful check is a use of the key, handed to the tracker; a refusal is none.
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ class KeyVerifier:
 
     async def verify(self, candidate: str, use: Use = NO_USE) -> Verdict:
         """The verdict on a presented key; a valid one is a use of it (`use` says what for and
-        where from)."""
+        where from). A use that names no workflow (a request to this service's own API) is
+        refused by a key restricted to workflows: such a key exists to run them."""
         if not self.well_formed(candidate):
             return Verdict(Refusal.MALFORMED)
         key_hash = self._vault.lookup_hash(candidate)
@@ -59,8 +62,13 @@ class KeyVerifier:
             expires_at=match.expires_at,
             now=now,
             retired_until=match.retired_until,
-        )
+        ) or match.scope.refusal(use.workflow_id, use.client_address)
         if refusal is not None:
             return Verdict(refusal)
         self._tracker.record(match.key_id, now, use)
-        return Verdict(key_id=match.key_id, owner_id=match.owner_id, name=match.name)
+        return Verdict(
+            key_id=match.key_id,
+            owner_id=match.owner_id,
+            name=match.name,
+            workflow_ids=match.scope.workflow_ids,
+        )

@@ -55,3 +55,6 @@ class Event:
     leak_url: str | None = None
     leak_source: str | None = None
     key_expires_at: datetime | None = None
+    # The scope a creation gave, or an update changed to (None: every workflow, anywhere).
+    workflow_ids: tuple[str, ...] | None = None
+    allowed_addresses: tuple[str, ...] | None = None

@@ -9,7 +9,8 @@
      ├── NotDefaultKey           only the default key can be rotated
      ├── DefaultKeyUndeletable   the default key cannot be deleted
      ├── KeyRevoked              the key was reported leaked and no longer works
-     └── KeyExpired              the key is past its expiry
+     ├── KeyExpired              the key is past its expiry
+     └── WorkflowNotAllowed      the key's owner restricted it to other workflows
 
     Unavailable                  the database cannot be reached right now: worth a retry
 
@@ -71,6 +72,10 @@ class KeyRevoked(ApiKeyError):
         "This API key was found in public and has been revoked: it no longer works."
         " Choose another key."
     )
+
+
+class WorkflowNotAllowed(ApiKeyError):
+    message = "This API key cannot run this workflow: its owner restricted it to others."
 
 
 class Unavailable(Exception):

@@ -28,6 +28,10 @@ LEAK_URL_MAX: Final = 2048
 LEAK_SOURCE_MAX: Final = 256
 SUBJECT_MAX: Final = 255  # a session token's `sub`: the user id
 
+# A key's scope.
+MAX_SCOPE_WORKFLOWS: Final = 50
+MAX_SCOPE_ADDRESSES: Final = 20
+
 # Usage.
 USAGE_DAYS_KEPT: Final = 90  # also the most days `usage` and `usedBy` look back
 MAX_WORKFLOWS_LISTED: Final = 50  # per key, in `usedBy`

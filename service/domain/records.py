@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from service.domain.scope import UNSCOPED, Scope
+
 
 @dataclass(frozen=True)
 class UseOrigin:
@@ -45,6 +47,9 @@ class StoredKey:
     leak: Leak | None = None
     expires_at: datetime | None = None
     last_used_from: UseOrigin | None = None
+    # Its scope (`service.domain.scope`): None for every workflow, from anywhere.
+    workflow_ids: tuple[str, ...] | None = None
+    allowed_addresses: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,7 @@ class SecretMatch:
     revoked: bool = False
     secret_hash: str = ""  # the stored lookup hash that matched
     expires_at: datetime | None = None  # the key's own expiry (null: never)
+    scope: Scope = UNSCOPED
 
 
 @dataclass(frozen=True)
@@ -94,3 +100,5 @@ class NewKey:
     key_ciphertext: bytes
     key_last_four: str
     expires_at: datetime | None = None
+    workflow_ids: tuple[str, ...] | None = None
+    allowed_addresses: tuple[str, ...] | None = None

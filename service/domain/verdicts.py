@@ -13,6 +13,14 @@ class Refusal(StrEnum):
     UNKNOWN = "UNKNOWN"  # well formed, but no such key (never issued, deleted, or rotated long ago)
     EXPIRED = "EXPIRED"  # past the key's expiry, or a former secret past its grace period
     REVOKED = "REVOKED"  # reported leaked by a secret-scanning partner
+    # Outside the key's scope (`service.domain.scope`): its owner narrowed it.
+    WORKFLOW_NOT_ALLOWED = "WORKFLOW_NOT_ALLOWED"
+    ADDRESS_NOT_ALLOWED = "ADDRESS_NOT_ALLOWED"
+
+
+# A key used outside the scope its owner gave it: the owner's configuration speaking, not a guess
+# at a key, so never counted against the client by the failure limits.
+OUT_OF_SCOPE = frozenset({Refusal.WORKFLOW_NOT_ALLOWED, Refusal.ADDRESS_NOT_ALLOWED})
 
 
 class Verdict(NamedTuple):
@@ -22,6 +30,7 @@ class Verdict(NamedTuple):
     key_id: str | None = None
     owner_id: str | None = None
     name: str | None = None
+    workflow_ids: tuple[str, ...] | None = None  # a valid key's workflows (None: every one)
 
     @property
     def valid(self) -> bool:

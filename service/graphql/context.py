@@ -18,6 +18,7 @@ from service.domain.errors import ApiKeyError
 from service.domain.origins import peer_address, user_agent
 from service.domain.records import WorkflowUse
 from service.domain.run_commands import RunCommands
+from service.domain.verdicts import Refusal
 from service.web.auth import Principal
 
 
@@ -31,12 +32,22 @@ class Unauthenticated(GraphQLError):
 
 
 class Forbidden(GraphQLError):
-    def __init__(self) -> None:
-        super().__init__(
+    def __init__(
+        self,
+        message: str = (
             "An API key can only read: sign in with a session token to change keys or see them"
-            " in full.",
-            extensions={"code": "FORBIDDEN"},
-        )
+            " in full."
+        ),
+    ) -> None:
+        super().__init__(message, extensions={"code": "FORBIDDEN"})
+
+
+# Why a key used outside its scope does not sign in (never with the key in the message).
+_OUT_OF_SCOPE = {
+    Refusal.WORKFLOW_NOT_ALLOWED: "This API key is restricted to running workflows: it cannot"
+    " be used with this API.",
+    Refusal.ADDRESS_NOT_ALLOWED: "This API key cannot be used from this address.",
+}
 
 
 @dataclass
@@ -45,6 +56,7 @@ class Context:
     principal: Principal | None
     keys: KeyService
     run_commands: RunCommands
+    key_refusal: Refusal | None = None  # a key presented outside its scope
     # Per request: the usage of every key a list shows, loaded in one query per field.
     _loaders: dict[str, DataLoader[tuple[str, int], Any]] = field(default_factory=dict)
 
@@ -88,8 +100,11 @@ class Context:
         return loader
 
     def actor(self) -> Actor:
-        """The caller; refuses the whole field when nobody is signed in."""
+        """The caller; refuses the whole field when nobody is signed in (with the reason, when
+        an API key was presented outside its scope)."""
         if self.principal is None:
+            if self.key_refusal is not None:
+                raise Forbidden(_OUT_OF_SCOPE[self.key_refusal])
             raise Unauthenticated()
         return Actor(
             owner_id=self.principal.owner_id,

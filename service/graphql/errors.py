@@ -21,6 +21,7 @@ class UserErrorCode(Enum):
     DEFAULT_KEY_UNDELETABLE = "DEFAULT_KEY_UNDELETABLE"
     KEY_REVOKED = "KEY_REVOKED"
     KEY_EXPIRED = "KEY_EXPIRED"
+    WORKFLOW_NOT_ALLOWED = "WORKFLOW_NOT_ALLOWED"
 
 
 @strawberry.interface(description="A refusal the user can act on; `message` is safe to show.")
@@ -86,6 +87,7 @@ def user_error(exc: errors.ApiKeyError) -> UserError:
 _QUERY_ONLY_CODES: dict[type[errors.ApiKeyError], UserErrorCode] = {
     errors.KeyRevoked: UserErrorCode.KEY_REVOKED,
     errors.KeyExpired: UserErrorCode.KEY_EXPIRED,
+    errors.WorkflowNotAllowed: UserErrorCode.WORKFLOW_NOT_ALLOWED,
 }
 
 

@@ -51,13 +51,20 @@ class Mutation:
         keys = info.context.keys
         try:
             stored = await keys.create_key(
-                info.context.session_actor(), input.name, input.description, input.expires_at
+                info.context.session_actor(),
+                input.name,
+                input.description,
+                input.expires_at,
+                workflow_ids=input.workflow_ids,
+                allowed_addresses=input.allowed_addresses,
             )
         except ApiKeyError as exc:
             return user_error(exc)  # type: ignore[return-value]
         return ApiKey.of(stored, keys)
 
-    @strawberry.mutation(description="Rename a key or change its description.")
+    @strawberry.mutation(
+        description="Rename a key, change its description, or narrow (or widen) its scope."
+    )
     async def update_api_key(self, info: Info, input: UpdateApiKeyInput) -> UpdateApiKeyResult:
         keys = info.context.keys
         actor = info.context.session_actor()
@@ -70,6 +77,10 @@ class Mutation:
                 input.id,
                 name=name,
                 description=UNCHANGED if input.description is None else input.description.value,
+                workflow_ids=UNCHANGED if input.workflow_ids is None else input.workflow_ids.value,
+                allowed_addresses=(
+                    UNCHANGED if input.allowed_addresses is None else input.allowed_addresses.value
+                ),
             )
         except ApiKeyError as exc:
             return user_error(exc)  # type: ignore[return-value]

@@ -13,8 +13,9 @@ a few microseconds. So a document is *prepared* once, the first time it is seen:
   serialize each one: a field's own value through its scalar's `serialize`, `__typename`, or a
   nested object of such fields.
 
-Only queries whose root fields are `apiKeys` and `__typename`, and whose key fields are plain
-values (no resolver of their own, no arguments), are prepared; anything else — a mutation, a
+Only queries whose root fields are `apiKeys` (with or without `usableFor`) and `__typename`, and
+whose key fields are plain values or lists of them (no resolver of their own, no arguments),
+are prepared; anything else — a mutation, a
 revealed `key`, a run command, an unknown directive, a document with any error — goes to the
 general executor, as does any request this path cannot finish (no valid caller, a failing
 database). A differential test (`tests/api/test_prepared.py`) sends the page's and the editor's
@@ -51,7 +52,7 @@ from graphql import (
     parse,
     specified_rules,
 )
-from graphql.execution import get_directive_values, get_variable_values
+from graphql.execution import get_argument_values, get_directive_values, get_variable_values
 from graphql.execution.values import VariableValues
 from strawberry.schema.schema import validate_document
 
@@ -83,15 +84,18 @@ class ObjectPlan:
 
 
 @dataclass(frozen=True)
+class KeysPlan:
+    """An `apiKeys` field: which keys (every one, or those usable for a workflow), and how."""
+
+    usable_for: str | None
+    key: ObjectPlan
+
+
+@dataclass(frozen=True)
 class QueryPlan:
-    """The whole response: root keys in order, each `apiKeys` (with its ApiKey plan) or
-    `__typename` (None)."""
+    """The whole response: root keys in order, each `apiKeys` or `__typename` (None)."""
 
-    root: tuple[tuple[str, ObjectPlan | None], ...]  # None: `__typename`
-
-    @property
-    def needs_keys(self) -> bool:
-        return any(plan is not None for _, plan in self.root)
+    root: tuple[tuple[str, KeysPlan | None], ...]  # None: `__typename`
 
 
 @dataclass
@@ -146,18 +150,26 @@ class PreparedQueries:
         return None if found is None else (found, prepared.label)
 
     async def answer(
-        self, plan: QueryPlan, label: str, load_keys: Callable[[], Awaitable[Sequence[ApiKey]]]
+        self,
+        plan: QueryPlan,
+        label: str,
+        load_keys: Callable[[str | None], Awaitable[Sequence[ApiKey]]],
     ) -> bytes:
-        """The encoded response, `{"data": {...}}`, as the general path encodes it. Raises when
-        it cannot be answered here (the caller then runs the general executor)."""
+        """The encoded response, `{"data": {...}}`, as the general path encodes it.
+        `load_keys(usable_for)` lists the caller's keys (those usable for that workflow, when
+        given). Raises when it cannot be answered here (the caller then runs the general
+        executor)."""
         started = time.perf_counter()
-        keys = await load_keys() if plan.needs_keys else ()
+        loaded: dict[str | None, Sequence[ApiKey]] = {}
         data: dict[str, Any] = {}
-        for response_key, key_plan in plan.root:
-            if key_plan is None:
+        for response_key, keys_plan in plan.root:
+            if keys_plan is None:
                 data[response_key] = self._query_type.name
-            else:
-                data[response_key] = [key_plan.render(key) for key in keys]
+                continue
+            which = keys_plan.usable_for
+            if which not in loaded:
+                loaded[which] = await load_keys(which)
+            data[response_key] = [keys_plan.key.render(key) for key in loaded[which]]
         body = orjson.dumps({"data": data})
         if self._metrics is not None:
             self._metrics.operation_done(label, False, time.perf_counter() - started)
@@ -198,14 +210,20 @@ class PreparedQueries:
 
     def _plan(self, prepared: _Document, variables: VariableValues | None) -> QueryPlan:
         collect = _Collector(self._schema, prepared.fragments, variables)
-        root: list[tuple[str, ObjectPlan | None]] = []
+        root: list[tuple[str, KeysPlan | None]] = []
         for response_key, nodes in collect.fields(self._query_type, [prepared.operation]).items():
             name = nodes[0].name.value
             if name == "__typename":
                 root.append((response_key, None))
             elif name == "apiKeys":
                 field = self._query_type.fields[name]
-                root.append((response_key, self._list_item_plan(field.type, nodes, collect)))
+                try:
+                    # Merged fields have the same arguments (validation saw to it).
+                    arguments = get_argument_values(field, nodes[0], variables)
+                except GraphQLError:
+                    raise Unprepared from None
+                key = self._list_item_plan(field.type, nodes, collect)
+                root.append((response_key, KeysPlan(arguments.get("usableFor"), key)))
             else:
                 raise Unprepared
         return QueryPlan(tuple(root))
@@ -241,10 +259,27 @@ class PreparedQueries:
                 serialize: Serializer = inner.serialize
             elif isinstance(inner, GraphQLObjectType):
                 serialize = self._object_plan(inner, field_nodes, collect).render
+            elif (
+                isinstance(inner, GraphQLList)
+                and isinstance(inner.of_type, GraphQLNonNull)
+                and isinstance(inner.of_type.of_type, GraphQLScalarType)
+            ):
+                serialize = _each(inner.of_type.of_type.serialize)
             else:
                 raise Unprepared
             fields.append((response_key, _field(attribute, serialize, non_null)))
         return ObjectPlan(tuple(fields))
+
+
+def _each(serialize: Serializer) -> Serializer:
+    """A list of non-null scalars: each item serialized (a null item is the schema broken)."""
+
+    def items(values: Any) -> list[Any]:
+        if any(value is None for value in values):
+            raise Unprepared
+        return [serialize(value) for value in values]
+
+    return items
 
 
 def _constant(value: str) -> Callable[[Any], str]:

@@ -33,11 +33,20 @@ _MAX_EVENT_ID = 2**63 - 1
 class Query:
     @strawberry.field(
         description="Your keys, default first, then oldest first. Your default key is created"
-        " the first time you ask."
+        " the first time you ask. With `usableFor`, only the keys that can run that workflow"
+        " now: not revoked, not expired, the workflow in their scope (the workflow editor's"
+        " dropdown)."
     )
-    async def api_keys(self, info: Info) -> list[ApiKey]:
+    async def api_keys(self, info: Info, usable_for: strawberry.ID | None = None) -> list[ApiKey]:
         keys = info.context.keys
-        return [ApiKey.of(stored, keys) for stored in await keys.list_keys(info.context.actor())]
+        actor = info.context.actor()
+        if usable_for is None:
+            return [ApiKey.of(stored, keys) for stored in await keys.list_keys(actor)]
+        try:
+            usable = await keys.usable_keys(actor, usable_for)
+        except ValidationFailed as refused:
+            raise QueryRefused(ValidationFailed("usableFor", refused.message)) from None
+        return [ApiKey.of(stored, keys) for stored in usable]
 
     @strawberry.field(description="One of your keys; null when it does not exist or is not yours.")
     async def api_key(self, info: Info, id: strawberry.ID) -> ApiKey | None:
@@ -49,7 +58,8 @@ class Query:
         description="The command that runs a workflow with one of your keys (the default key"
         " when `apiKeyId` is omitted). Errors: NOT_FOUND for a key that is not yours,"
         " KEY_REVOKED for a key found in public, KEY_EXPIRED for a key past its expiry,"
-        " VALIDATION_FAILED for an unusable workflow id."
+        " WORKFLOW_NOT_ALLOWED for a key restricted to other workflows, VALIDATION_FAILED for an"
+        " unusable workflow id."
     )
     async def workflow_run_command(
         self,
@@ -68,7 +78,7 @@ class Query:
                 stored = found
             else:
                 raise NotFound()
-            keys.check_usable(stored)
+            keys.check_usable(stored, workflow)
         except ApiKeyError as exc:
             raise QueryRefused(exc) from None
         return RunCommand(

@@ -31,6 +31,7 @@ from strawberry.types import ExecutionContext
 from service.domain.errors import Unavailable
 from service.domain.limits import GRAPHQL_MAX_ALIASES, GRAPHQL_MAX_DEPTH, GRAPHQL_MAX_TOKENS
 from service.graphql import fixes
+from service.graphql.guards import NoSuggestions, OperationNamed
 from service.graphql.mutations import Mutation
 from service.graphql.queries import Query
 from service.observability.metrics import Metrics
@@ -142,14 +143,17 @@ class Schema(strawberry.Schema):
 
 
 def build_schema(*, production: bool = False, metrics: Metrics | None = None) -> Schema:
-    """In production the schema cannot be introspected: clients are written against
-    `schema.graphql`, and a stranger gains nothing from asking."""
+    """In production the schema cannot be introspected, nor does any error suggest a name:
+    clients are written against `schema.graphql`, and a stranger gains nothing from asking."""
     rules: list[type[ASTValidationRule]] = [
         *QueryDepthLimiter(max_depth=GRAPHQL_MAX_DEPTH).validation_rules,
         *MaxAliasesLimiter(max_alias_count=GRAPHQL_MAX_ALIASES).validation_rules,
     ]
     if production:
         rules.append(NoSchemaIntrospectionCustomRule)
+    guards: list[Any] = [OperationNamed]
+    if production:
+        guards.append(NoSuggestions)
     return Schema(
         extra_rules=rules,
         query=Query,
@@ -164,6 +168,7 @@ def build_schema(*, production: bool = False, metrics: Metrics | None = None) ->
             lambda: AddValidationRules(rules),
             lambda: ValidationCache(maxsize=256),
             lambda: OperationObserver(metrics),
+            *guards,
         ],
     )
 

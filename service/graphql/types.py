@@ -73,6 +73,14 @@ class ApiKey:
         description="The report of this key found in public: set on a revoked key, and on the"
         " default key (which got a new secret at once) until its next rotation."
     )
+    workflow_ids: list[strawberry.ID] | None = strawberry.field(
+        description="The workflows this key may run; null: every workflow of its owner. A key"
+        " restricted to workflows cannot be used with this API."
+    )
+    allowed_addresses: list[str] | None = strawberry.field(
+        description="The networks this key may be used from, as `ipaddress` prints them (an"
+        " address as a /32 or /128); null: anywhere."
+    )
     stored: strawberry.Private[StoredKey]
 
     @strawberry.field(
@@ -112,6 +120,18 @@ class ApiKey:
             for use in found
         ]
 
+    @strawberry.field(
+        description="The narrowest workflow scope that would have served the key's use: the"
+        " workflows that used it in the last `days` (1 to 90), most recently used first, at"
+        " most 50."
+    )
+    async def suggested_workflow_ids(self, info: Info, days: int = 30) -> list[strawberry.ID]:
+        try:
+            found = await info.context.used_by(self.stored.id, days)
+        except ApiKeyError as exc:
+            raise QueryRefused(exc) from None
+        return [strawberry.ID(use.workflow_id) for use in found]
+
     @classmethod
     def of(cls, stored: StoredKey, keys: KeyService) -> ApiKey:
         return cls(
@@ -143,8 +163,16 @@ class ApiKey:
                 if stored.leak
                 else None
             ),
+            workflow_ids=_ids(stored.workflow_ids),
+            allowed_addresses=list(stored.allowed_addresses)
+            if stored.allowed_addresses is not None
+            else None,
             stored=stored,
         )
+
+
+def _ids(values: tuple[str, ...] | None) -> list[strawberry.ID] | None:
+    return None if values is None else [strawberry.ID(value) for value in values]
 
 
 @strawberry.type
@@ -203,6 +231,14 @@ class ApiKeyEvent:
     key_expires_at: datetime | None = strawberry.field(
         description="CREATED: when the key expires (null: never)."
     )
+    workflow_ids: list[strawberry.ID] | None = strawberry.field(
+        description="CREATED, and UPDATED when `changedFields` names `workflowIds`: the workflows"
+        " the key may run from then on (null: every workflow)."
+    )
+    allowed_addresses: list[str] | None = strawberry.field(
+        description="CREATED, and UPDATED when `changedFields` names `allowedAddresses`: the"
+        " networks the key may be used from from then on (null: anywhere)."
+    )
 
     @classmethod
     def of(cls, event: Event) -> ApiKeyEvent:
@@ -220,6 +256,10 @@ class ApiKeyEvent:
             leak_url=event.leak_url,
             leak_source=event.leak_source,
             key_expires_at=event.key_expires_at,
+            workflow_ids=_ids(event.workflow_ids),
+            allowed_addresses=list(event.allowed_addresses)
+            if event.allowed_addresses is not None
+            else None,
         )
 
 

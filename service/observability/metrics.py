@@ -236,8 +236,8 @@ class Metrics:
         self.verifications = self._counter(
             "apikeys_verifications",
             "Key verifications at /v1/keys/verify by result: valid, MALFORMED, UNKNOWN,"
-            " EXPIRED, REVOKED, UNAUTHORIZED (bad service token), RATE_LIMITED or UNAVAILABLE"
-            " (database).",
+            " EXPIRED, REVOKED, WORKFLOW_NOT_ALLOWED, ADDRESS_NOT_ALLOWED (outside the key's"
+            " scope), UNAUTHORIZED (bad service token), RATE_LIMITED or UNAVAILABLE (database).",
             ("result",),
         )
         self.ratelimit_errors = Counter(

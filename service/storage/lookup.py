@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from service.domain.records import SecretMatch
-from service.storage.rows import aware
+from service.domain.scope import Scope
+from service.storage.rows import aware, decoded_list
 from service.storage.sql import Statements
 
 
@@ -29,4 +30,5 @@ async def find_by_secret_hash(
         revoked=row["revoked_at"] is not None,
         secret_hash=row["secret_hash"],
         expires_at=aware(row["expires_at"]),
+        scope=Scope.of(decoded_list(row["workflow_ids"]), decoded_list(row["allowed_addresses"])),
     )

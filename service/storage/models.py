@@ -63,6 +63,10 @@ class ApiKey(Model):
     leak_url = fields.CharField(max_length=LEAK_URL_MAX, null=True)
     leak_source = fields.CharField(max_length=LEAK_SOURCE_MAX, null=True)
     leak_reported_at = fields.DatetimeField(null=True)
+    # Its scope, JSON arrays: the workflows it may run, the networks it may be used from (null:
+    # every workflow, anywhere).
+    workflow_ids = fields.TextField(null=True)
+    allowed_addresses = fields.TextField(null=True)
 
     class Meta:
         table = "api_keys"
@@ -144,6 +148,9 @@ class ApiKeyEvent(Model):
     leak_url = fields.CharField(max_length=LEAK_URL_MAX, null=True)  # LEAKED only
     leak_source = fields.CharField(max_length=LEAK_SOURCE_MAX, null=True)  # LEAKED only
     key_expires_at = fields.DatetimeField(null=True)  # CREATED only: when the key expires
+    # CREATED, and UPDATED when it changed: the scope after the event (JSON arrays).
+    workflow_ids = fields.TextField(null=True)
+    allowed_addresses = fields.TextField(null=True)
     client_address = fields.CharField(max_length=ADDRESS_MAX, null=True)
     # Wider than USER_AGENT_MAX: rows written before user agents had one limit keep theirs.
     user_agent = fields.CharField(max_length=512, null=True)

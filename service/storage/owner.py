@@ -20,8 +20,11 @@ from service.storage.engines import Engine
 from service.storage.lookup import find_by_secret_hash
 from service.storage.models import ApiKey, RetiredSecret
 from service.storage.notifications import KeyChangeObserver, announce_change, announce_lists
-from service.storage.rows import KEY_ORDER, insert_event, stored
+from service.storage.rows import KEY_ORDER, encoded_list, insert_event, stored
 from service.storage.sql import statements
+
+# Columns holding lists (JSON arrays).
+_LIST_COLUMNS = frozenset({"workflow_ids", "allowed_addresses"})
 
 
 class LockedOwner:
@@ -92,6 +95,8 @@ class LockedOwner:
                 key_ciphertext=key.key_ciphertext,
                 key_last_four=key.key_last_four,
                 expires_at=key.expires_at,
+                workflow_ids=encoded_list(key.workflow_ids),
+                allowed_addresses=encoded_list(key.allowed_addresses),
             )
         except IntegrityError:
             # The lock makes this unreachable through the use cases; the constraint still holds.
@@ -107,7 +112,7 @@ class LockedOwner:
             return None
         await self._changing(str(pk))
         for field, value in changes.items():
-            setattr(row, field, value)
+            setattr(row, field, encoded_list(value) if field in _LIST_COLUMNS else value)
         row.updated_at = utcnow()
         try:
             # Only what changed: the secret columns are written by rotations alone.
@@ -155,9 +160,10 @@ class LockedOwner:
         changed_fields: Sequence[str] = (),
         grace_seconds: int | None = None,
         leak: Leak | None = None,
+        with_scope: bool = False,
     ) -> None:
         """An event, written in this transaction: it commits with the change, or not at all.
-        A creation records when the key expires."""
+        A creation records when the key expires; `with_scope`, the key's scope."""
         await insert_event(
             self._conn,
             actor,
@@ -169,6 +175,7 @@ class LockedOwner:
             grace_seconds=grace_seconds,
             leak=leak,
             key_expires_at=key.expires_at if kind is EventKind.CREATED else None,
+            scope=(key.workflow_ids, key.allowed_addresses) if with_scope else (None, None),
         )
 
     async def delete(self, key_id: str) -> None:

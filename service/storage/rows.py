@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+import orjson
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from service.domain.audit import Actor, Event, EventKind, RevealedIn
@@ -35,6 +36,8 @@ def stored(row: ApiKey) -> StoredKey:
         leak=_leak(row.leak_url, row.leak_source, row.leak_reported_at),
         expires_at=row.expires_at,
         last_used_from=_origin(row.last_used_at, row.last_used_address, row.last_used_user_agent),
+        workflow_ids=decoded_list(row.workflow_ids),
+        allowed_addresses=decoded_list(row.allowed_addresses),
     )
 
 
@@ -63,6 +66,8 @@ def event(row: ApiKeyEvent) -> Event:
         leak_url=row.leak_url,
         leak_source=row.leak_source,
         key_expires_at=row.key_expires_at,
+        workflow_ids=decoded_list(row.workflow_ids),
+        allowed_addresses=decoded_list(row.allowed_addresses),
     )
 
 
@@ -79,7 +84,9 @@ async def insert_event(
     revealed_in: RevealedIn | None = None,
     leak: Leak | None = None,
     key_expires_at: datetime | None = None,
+    scope: tuple[tuple[str, ...] | None, tuple[str, ...] | None] = (None, None),
 ) -> None:
+    """`scope`: (workflow ids, allowed addresses) recorded with the event."""
     await ApiKeyEvent.create(
         using_db=conn,
         owner_id=actor.owner_id,
@@ -95,7 +102,18 @@ async def insert_event(
         leak_url=leak.url if leak else None,
         leak_source=leak.source if leak else None,
         key_expires_at=key_expires_at,
+        workflow_ids=encoded_list(scope[0]),
+        allowed_addresses=encoded_list(scope[1]),
     )
+
+
+def encoded_list(values: Sequence[str] | None) -> str | None:
+    """A list column's text: a JSON array (null stays null)."""
+    return None if values is None else orjson.dumps(list(values)).decode()
+
+
+def decoded_list(text: str | None) -> tuple[str, ...] | None:
+    return None if text is None else tuple(orjson.loads(text))
 
 
 def stored_row(row: Mapping[str, Any]) -> StoredKey:
@@ -119,6 +137,8 @@ def stored_row(row: Mapping[str, Any]) -> StoredKey:
         last_used_from=_origin(
             row["last_used_at"], row["last_used_address"], row["last_used_user_agent"]
         ),
+        workflow_ids=decoded_list(row["workflow_ids"]),
+        allowed_addresses=decoded_list(row["allowed_addresses"]),
     )
 
 

@@ -16,10 +16,12 @@ from service.storage.engines import Engine
 # hash under the current pepper or (during a rotation of the pepper) a previous one.
 _FIND_BY_SECRET_HASH = """
 SELECT k."id", k."owner_id", k."name", {no_time} AS "retired_until",
-       k."revoked_at" AS "revoked_at", k."key_hash" AS "secret_hash", k."expires_at" AS "expires_at"
+       k."revoked_at" AS "revoked_at", k."key_hash" AS "secret_hash",
+       k."expires_at" AS "expires_at", k."workflow_ids", k."allowed_addresses"
   FROM "api_keys" k WHERE k."key_hash" IN ({hashes})
 UNION ALL
-SELECT k."id", k."owner_id", k."name", r."expires_at", r."revoked_at", r."key_hash", k."expires_at"
+SELECT k."id", k."owner_id", k."name", r."expires_at", r."revoked_at", r."key_hash", k."expires_at",
+       k."workflow_ids", k."allowed_addresses"
   FROM "retired_secrets" r JOIN "api_keys" k ON k."id" = r."api_key_id"
  WHERE r."key_hash" IN ({hashes})
 LIMIT 1
@@ -30,7 +32,7 @@ _LIST_KEYS = (
     'SELECT "id", "owner_id", "name", "description", "is_default", "key_hash", "key_ciphertext",'
     ' "key_last_four", "created_at", "updated_at", "last_used_at", "rotated_at", "revoked_at",'
     ' "leak_url", "leak_source", "leak_reported_at", "expires_at", "last_used_address",'
-    ' "last_used_user_agent"'
+    ' "last_used_user_agent", "workflow_ids", "allowed_addresses"'
     ' FROM "api_keys" WHERE "owner_id" = {p}'
     ' ORDER BY "is_default" DESC, "created_at" ASC, "id" ASC'
 )

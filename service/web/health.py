@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 import time
 
@@ -36,10 +37,19 @@ class Liveness:
 
 class Health:
     def __init__(
-        self, operations: Operations, metrics: Metrics, *, production: bool = False
+        self,
+        operations: Operations,
+        metrics: Metrics,
+        *,
+        production: bool = False,
+        metrics_token: bytes | None = None,
     ) -> None:
         self._operations = operations
         self._metrics = metrics
+        # In production /metrics answers only Prometheus (its bearer token), or nobody: the
+        # figures (keys stored, failures, traffic) are nobody else's business.
+        self._scrapers_only = production
+        self._scraper = b"Bearer " + metrics_token if metrics_token is not None else None
         # In production the answer is a status word: what is wrong goes to the log, not to
         # whoever asks.
         self._detailed = not production
@@ -63,6 +73,18 @@ class Health:
         return JSONResponse(body, 503)
 
     async def metrics(self, request: Request) -> Response:
+        if self._scrapers_only:
+            if self._scraper is None:
+                return JSONResponse(
+                    {"error": {"code": "NOT_FOUND", "message": "Not found."}}, status_code=404
+                )
+            presented = request.headers.get("authorization", "").encode("latin-1")
+            if not hmac.compare_digest(presented, self._scraper):
+                return JSONResponse(
+                    {"error": {"code": "UNAUTHORIZED", "message": "A metrics token is required."}},
+                    status_code=401,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
         # Counting is a scan of the keys table: at most once a minute, not on every scrape.
         now = time.monotonic()
         if self._counted_at is None or now - self._counted_at >= KEY_COUNT_SECONDS:

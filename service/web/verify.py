@@ -25,7 +25,7 @@ from service.domain.errors import Unavailable
 from service.domain.limits import VERIFY_BODY_MAX
 from service.domain.origins import client_address, peer_address, user_agent
 from service.domain.usage import Use, usage_workflow_id
-from service.domain.verdicts import Refusal
+from service.domain.verdicts import OUT_OF_SCOPE, Refusal
 from service.web.answers import (
     Answer,
     encoded_answer,
@@ -101,8 +101,9 @@ class VerifyEndpoint:
             return unavailable()
         if verdict.refusal is not None:
             self._count(verdict.refusal.value)
-            if (wait := await self._limits.failed(client)) is not None:
-                return too_many_failures(wait)
+            if verdict.refusal not in OUT_OF_SCOPE:
+                if (wait := await self._limits.failed(client)) is not None:
+                    return too_many_failures(wait)
             return encoded_answer(200, _REFUSED[verdict.refusal])
         self._count("valid")
         return json_answer(
@@ -112,6 +113,7 @@ class VerifyEndpoint:
                 "keyId": verdict.key_id,
                 "ownerId": verdict.owner_id,
                 "name": verdict.name,
+                "workflowIds": verdict.workflow_ids,
             },
         )
 

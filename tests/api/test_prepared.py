@@ -46,6 +46,7 @@ def page_documents(path: Path = DOCUMENTS_JS) -> dict[str, str]:
 
 
 DROPDOWN = "{ apiKeys { id name isDefault } }"
+SCOPE = "mutation ($input: UpdateApiKeyInput!) { updateApiKey(input: $input) { __typename } }"
 EDITOR_DROPDOWN = "{ apiKeys { id name isDefault maskedKey } }"
 
 
@@ -128,6 +129,9 @@ async def keys(app: Starlette, api: Api) -> Keys:
         created = await api.data(CREATE, name=f"Key {n} ünïcödé", description=description)
         assert created["createApiKey"]["__typename"] == "ApiKey"
     listed = (await api.data("{ apiKeys { id key isDefault } }"))["apiKeys"]
+    scoped = {"workflowIds": ["deploy", "report"], "allowedAddresses": ["127.0.0.0/8", "::1"]}
+    await api.data(SCOPE, input={"id": listed[2]["id"], **scoped})
+    await api.data(SCOPE, input={"id": listed[3]["id"], "workflowIds": ["report"]})
     await verify(api, listed[1]["key"])
     await verify(api, listed[2]["key"])
     await app.state.tracker.flush()
@@ -216,6 +220,16 @@ HAND_WRITTEN = [
     ("subscription { apiKeys { id } }", None, False),
     ('mutation { createApiKey(input: {name: ""}) { __typename } }', None, False),
     ("{ apiKeyEvents(first: 1) { edges { node { kind } } } }", None, False),
+    # The editor's dropdown for one workflow, and a key's scope.
+    ('{ apiKeys(usableFor: "deploy") { id name isDefault } }', None, True),
+    ("query ($w: ID) { apiKeys(usableFor: $w) { id name } }", {"w": "report"}, True),
+    ("query ($w: ID) { apiKeys(usableFor: $w) { id name } }", {"w": None}, True),
+    ("query ($w: ID) { apiKeys(usableFor: $w) { id name } }", {}, True),
+    ('{ a: apiKeys(usableFor: "deploy") { id } b: apiKeys { id } }', None, True),
+    ('{ apiKeys(usableFor: "") { id } }', None, False),  # no workflow id: a refusal
+    ('{ apiKeys(usableFor: "x") { id } apiKeys { id } }', None, False),  # fields that clash
+    ("{ apiKeys { id workflowIds allowedAddresses } }", None, True),
+    ("{ apiKeys { id suggestedWorkflowIds } }", None, False),
 ]
 
 
@@ -262,7 +276,7 @@ async def test_a_first_visit_creates_the_default_key_once_either_way(
 # -- generated documents -------------------------------------------------------------------------
 
 _PLAIN = ["id", "name", "description", "maskedKey", "isDefault", "createdAt", "updatedAt"]
-_PLAIN += ["lastUsedAt", "rotatedAt", "__typename"]
+_PLAIN += ["lastUsedAt", "rotatedAt", "workflowIds", "allowedAddresses", "__typename"]
 _ALIASES = ["a", "b", "id", "name", "x1"]
 _CONDITIONS = ["", " on ApiKey", " on CreateApiKeyResult", " on RotateApiKeyResult"]
 

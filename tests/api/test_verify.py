@@ -50,6 +50,7 @@ async def test_a_good_key_is_valid_and_names_its_owner(api: Api) -> None:
         "keyId": key["id"],
         "ownerId": "alice",
         "name": "Default",
+        "workflowIds": None,  # every workflow of its owner
     }
 
 

@@ -264,3 +264,32 @@ async def test_an_expired_key_fails_on_the_next_request_in_every_process(
         async with httpx.AsyncClient(base_url=server.url) as client:
             verdict = await client.post("/v1/keys/verify", json={"key": key}, headers=SERVICE)
         assert verdict.json() == {"valid": False, "reason": "EXPIRED"}
+
+
+async def test_a_narrowed_scope_holds_on_the_next_request_in_every_process(
+    postgres: Database, servers: list[Server], tmp_path: Path
+) -> None:
+    servers.extend(Server(postgres.url, tmp_path).wait_ready() for _ in range(2))
+    first, second = servers
+    headers = {"Authorization": f"Bearer {SESSIONS.issue('narrowing')}"}
+    create = 'mutation { createApiKey(input: {name: "CI"}) { ... on ApiKey { id key } } }'
+    async with httpx.AsyncClient(base_url=first.url) as client:
+        made = (await client.post("/graphql", json={"query": create}, headers=headers)).json()
+    key = made["data"]["createApiKey"]
+    use = {"key": key["key"], "workflowId": "deploy", "clientAddress": "203.0.113.7"}
+    async with httpx.AsyncClient(base_url=second.url) as at_second:
+        for _ in range(3):  # the other process remembers the key as verified
+            answer = await at_second.post("/v1/keys/verify", json=use, headers=SERVICE)
+            assert answer.json()["valid"] is True
+        narrow = """mutation ($input: UpdateApiKeyInput!) { updateApiKey(input: $input) {
+          __typename } }"""
+        for scope, refusal in (
+            ({"workflowIds": ["report"]}, "WORKFLOW_NOT_ALLOWED"),
+            ({"workflowIds": None, "allowedAddresses": ["198.51.100.0/24"]}, "ADDRESS_NOT_ALLOWED"),
+        ):
+            body = {"query": narrow, "variables": {"input": {"id": key["id"], **scope}}}
+            async with httpx.AsyncClient(base_url=first.url) as client:
+                changed = await client.post("/graphql", json=body, headers=headers)
+            assert changed.json()["data"]["updateApiKey"]["__typename"] == "ApiKey"
+            answer = await at_second.post("/v1/keys/verify", json=use, headers=SERVICE)
+            assert answer.json() == {"valid": False, "reason": refusal}
