@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import AsyncIterator, Collection
 
@@ -24,8 +25,12 @@ from service.storage.notifications import (
     KEY_LISTS_CHANNEL,
     LISTENER_NAME,
     LISTENERS,
+    ack_channel,
+    new_token,
+    new_writer,
     parse_change,
     parse_lists,
+    writer_channel,
 )
 
 logger = logging.getLogger("apikeys.keycache")
@@ -34,34 +39,44 @@ _CONNECT_SECONDS = 5.0
 
 
 class KeyChangeListener:
-    """Keeps this process's caches in step with every process's key changes, over PostgreSQL.
+    """Keeps this process's caches in step with every process's key changes, over PostgreSQL,
+    and makes this process's own changes wait until no process can answer from the old state.
 
     Runs on a connection of its own (LISTEN needs a session that stays open), named
     `apikeys-key-cache` so that the processes can find each other in `pg_stat_activity`.
     - A change notification (sent by the changing transaction, delivered when it commits)
-      invalidates the key here, then is acknowledged on the acknowledgement channel.
+      invalidates the key here, then is acknowledged on its writer's channel.
     - A lists notification invalidates the lists of the owners it names: sent by a key change
       just before its change notification (so processed before the acknowledgement), and by a
       tracker flush for the owners whose "last used" times it wrote (nobody waits for those).
-    - The process that made a change (`committed`) waits until every process listening (as
-      `pg_stat_activity` shows them) has acknowledged it, or `ack_timeout` has passed, before
-      it answers its client (a process that did not acknowledge is logged).
-    - One task owns the listening connection: it sends the acknowledgements waiting (all in
-      one statement) and, when there are none, a probe (`SELECT 1`) every `probe_seconds`; one
-      round trip at a time, each bounded by `operation_seconds`. A round trip that fails or
-      times out ends the connection (the caches are off until the next one). Every answered
-      round trip renews the `Lease` for `lease_seconds` from when it was *sent*.
+    - The process that made a change (`committed`) waits until every listening session has
+      acknowledged it, or `ack_timeout` has passed, before it answers its client (a session
+      that did not acknowledge is logged). Which sessions listen, it knows from its own probes
+      (below); a session that has not answered after a moment is looked for again, in case it
+      has ended.
+    - One task owns the listening connection: it sends the acknowledgements owed (all of them,
+      to every writer, in one statement) and, when there are none, a probe every
+      `probe_seconds`, which also reads who listens; one round trip at a time, each bounded by
+      `operation_seconds`. A round trip that fails or times out ends the connection (the caches
+      are off until the next one). Every answered round trip renews the `Lease` for
+      `lease_seconds` from when it was *sent*; a new connection's caches wait `warm_up_seconds`
+      first.
 
     Why "the change was answered" means no process answers from the old state any more: a
     process P uses its caches at time t only if a round trip it sent at some s > t -
     lease_seconds was answered. PostgreSQL sends a listening session the notifications of every
     transaction committed before it reads a statement, ahead of that statement's answer, and
-    asyncpg runs their callbacks before the answer's awaiter. The writer answers at t_a, either
-    once P acknowledged (P had forgotten the old state), or at t_a >= t_c + ack_timeout after
-    its commit t_c. In the second case, for every t > t_a, s > t_a - lease_seconds > t_c,
-    because lease_seconds < ack_timeout: P's probe or acknowledgement was sent after the commit,
-    so P had heard of the change, and forgotten the old state, before it renewed its lease. A
-    process whose session PostgreSQL has already ended is not waited for; it hears of the end
+    asyncpg runs their callbacks before the answer's awaiter. The writer answers at t_a, after
+    its commit at t_c, either once P acknowledged (P had forgotten the old state) or:
+    - having waited for P in vain, at t_a >= t_c + ack_timeout: for every t > t_a,
+      s > t_a - lease_seconds > t_c because lease_seconds < ack_timeout, so P's round trip was
+      sent after the commit and P had heard of the change before it renewed its lease;
+    - not having waited for P, because the writer's view of who listens, at most
+      `probe_seconds + operation_seconds` old, was taken before P's session began at t_p:
+      t_p > t_c - (probe_seconds + operation_seconds). P uses its caches only from
+      t_p + warm_up_seconds on, with warm_up_seconds >= probe_seconds + operation_seconds +
+      lease_seconds, so for such t, s > t - lease_seconds > t_c: P had heard of the change.
+    A process whose session PostgreSQL has already ended is not waited for; it hears of the end
     when its socket closes, and at worst (a partition hiding the close) stops using its caches
     within `lease_seconds` of its last answered round trip.
     """
@@ -78,6 +93,7 @@ class KeyChangeListener:
         lease_seconds: float = 1.5,
         probe_seconds: float = 0.5,
         operation_seconds: float = 1.0,
+        look_again_seconds: float = 0.05,
     ) -> None:
         if not probe_seconds < lease_seconds < ack_timeout:
             raise ValueError("a lease must outlast a probe interval and end before ack_timeout")
@@ -93,10 +109,18 @@ class KeyChangeListener:
         self._lease_seconds = lease_seconds
         self._probe_seconds = probe_seconds
         self._operation_seconds = operation_seconds
-        self._unacknowledged: list[str] = []
-        self._wake = asyncio.Event()  # an acknowledgement waits, or the connection was lost
+        self._look_again = look_again_seconds
+        # How old a view of who listens may be when a writer trusts it; how long a new
+        # connection's caches wait (see the argument above).
+        self._view_seconds = probe_seconds + operation_seconds
+        self._warm_up = self._view_seconds + lease_seconds
+        self._writer = new_writer()
+        self._owed: list[tuple[str, str]] = []  # (channel, token) acknowledgements to send
+        self._wake = asyncio.Event()  # an acknowledgement is owed, or the connection was lost
         self._acks: dict[str, tuple[set[int], asyncio.Event]] = {}
         self._waiting_for: dict[str, set[int]] = {}
+        self._listening: frozenset[int] = frozenset()  # the sessions that listen, as last read
+        self._listening_read_at = -math.inf
         self.connected = asyncio.Event()
 
     @contextlib.asynccontextmanager
@@ -106,6 +130,9 @@ class KeyChangeListener:
                 yield self
         finally:
             self._lease.end()
+
+    def new_token(self) -> str:
+        return new_token(self._writer)
 
     def expect(self, token: str) -> None:
         """Called before the change is announced: acknowledgements may arrive before
@@ -120,20 +147,45 @@ class KeyChangeListener:
         for key_id in key_ids:
             self._cache.invalidate(key_id)
         self._lists.invalidate((owner_id,))
-        acked, done = self._acks.setdefault(token, (set(), asyncio.Event()))
+        self._acks.setdefault(token, (set(), asyncio.Event()))
         try:
-            _, rows = await connections.get(self._engine).execute_query(LISTENERS)
-            expected = {int(row["pid"]) for row in rows}
-            self._waiting_for[token] = expected
-            if not expected <= acked:
-                async with asyncio.timeout(self._ack_timeout):
-                    await done.wait()
+            async with asyncio.timeout(self._ack_timeout):
+                if not await self._acknowledged(token, await self._listeners(), self._look_again):
+                    # Some session is silent: it may have ended since the view was read.
+                    await self._acknowledged(token, await self._listeners(fresh=True))
         except TimeoutError:
+            acked, _ = self._acks[token]
             missing = self._waiting_for.get(token, set()) - acked
             logger.warning("%d cache listener(s) did not acknowledge a key change", len(missing))
         finally:
             self._acks.pop(token, None)
             self._waiting_for.pop(token, None)
+
+    async def _acknowledged(
+        self, token: str, expected: frozenset[int], within: float | None = None
+    ) -> bool:
+        """Whether every session in `expected` acknowledged `token`, waiting at most `within`
+        seconds (None: as long as the caller's deadline allows)."""
+        acked, done = self._acks[token]
+        self._waiting_for[token] = set(expected)
+        if expected <= acked:
+            return True
+        done.clear()
+        if within is None:
+            await done.wait()
+            return True
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(within):
+                await done.wait()
+        return expected <= acked
+
+    async def _listeners(self, *, fresh: bool = False) -> frozenset[int]:
+        """The sessions that listen: as this process's probes last read them, or, when asked
+        for, or when that view is too old to trust, as the database says now."""
+        if not fresh and time.monotonic() - self._listening_read_at <= self._view_seconds:
+            return self._listening
+        _, rows = await connections.get(self._engine).execute_query(LISTENERS)
+        return frozenset(int(row["pid"]) for row in rows)
 
     async def _run(self) -> None:
         while True:
@@ -155,32 +207,35 @@ class KeyChangeListener:
             finally:
                 self._lease.end()
                 self.connected.clear()
-                self._unacknowledged.clear()  # their writers stop waiting by themselves
+                self._owed.clear()  # their writers stop waiting by themselves
+                self._listening_read_at = -math.inf
                 if not connection.is_closed():
                     connection.terminate()
             await asyncio.sleep(self._retry)
 
     async def _listen(self, connection: asyncpg.Connection) -> None:
-        started = time.monotonic()
+        # The session exists by now: its caches may serve once every writer's view has seen it.
+        warm_from = time.monotonic() + self._warm_up
         connection.add_termination_listener(self._lost)
         for channel, callback in (
             (KEY_CHANGES_CHANNEL, self._on_change),
             (KEY_LISTS_CHANNEL, self._on_lists),
+            (writer_channel(self._writer), self._on_ack),
             (ACK_CHANNEL, self._on_ack),
         ):
             async with asyncio.timeout(self._operation_seconds):
                 await connection.add_listener(channel, callback)
         self._cache.clear()
         self._lists.clear()
-        self._lease.renew(started, self._lease_seconds)
         self.connected.set()
-        await self._keep(connection)
+        await self._keep(connection, warm_from)
 
-    async def _keep(self, connection: asyncpg.Connection) -> None:
+    async def _keep(self, connection: asyncpg.Connection, warm_from: float) -> None:
         """Owns the connection until it is lost or a round trip on it fails: acknowledgements,
-        else a probe every `probe_seconds`, each answered one renewing the lease."""
+        else a probe every `probe_seconds` (reading who listens), each answered one renewing
+        the lease once the connection is warm."""
         while not connection.is_closed():
-            if not self._unacknowledged:
+            if not self._owed:
                 # (asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the
                 # cancellation that stops this loop when it races with the wake-up.)
                 with contextlib.suppress(TimeoutError):
@@ -189,20 +244,26 @@ class KeyChangeListener:
             self._wake.clear()
             if connection.is_closed():
                 return
-            tokens, self._unacknowledged = self._unacknowledged, []
+            owed, self._owed = self._owed, []
             sent = time.monotonic()
             try:
-                if tokens:
+                if owed:
+                    channels, tokens = zip(*owed, strict=True)
                     await connection.execute(
-                        ACKNOWLEDGE, ACK_CHANNEL, tokens, timeout=self._operation_seconds
+                        ACKNOWLEDGE, list(channels), list(tokens), timeout=self._operation_seconds
                     )
-                else:
-                    await connection.fetchval("SELECT 1", timeout=self._operation_seconds)
+                # Who listens is read every `probe_seconds`, however busy: writers trust the
+                # view only while it is fresh.
+                if sent - self._listening_read_at >= self._probe_seconds:
+                    rows = await connection.fetch(LISTENERS, timeout=self._operation_seconds)
+                    self._listening = frozenset(int(row["pid"]) for row in rows)
+                    self._listening_read_at = sent
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
-                if tokens:
-                    logger.warning("Could not acknowledge %d key change(s)", len(tokens))
+                if owed:
+                    logger.warning("Could not acknowledge %d key change(s)", len(owed))
                 raise
-            self._lease.renew(sent, self._lease_seconds)
+            if sent >= warm_from:
+                self._lease.renew(sent, self._lease_seconds)
 
     def _lost(self, connection: object) -> None:
         self._lease.end()
@@ -215,7 +276,7 @@ class KeyChangeListener:
     def _on_change(self, connection: object, pid: int, channel: str, payload: str) -> None:
         token, key_id = parse_change(payload)
         self._cache.invalidate(key_id)
-        self._unacknowledged.append(token)
+        self._owed.append((ack_channel(token), token))
         self._wake.set()
 
     def _on_lists(self, connection: object, pid: int, channel: str, payload: str) -> None:

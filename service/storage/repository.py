@@ -120,7 +120,7 @@ class KeyRepository:
         write lock before anything is read, which serialises writers just the same. Once it
         commits, every process hears of its changes (see `service.storage.listener`).
         """
-        token = uuid.uuid4().hex
+        token = self._observer.new_token() if self._observer is not None else uuid.uuid4().hex
         try:
             with database_errors():
                 async with in_transaction() as conn:

@@ -115,8 +115,9 @@ async def test_every_change_shows_at_once_in_the_other_process(
 async def test_a_change_is_announced_in_the_format_every_process_reads(
     app: Starlette, api: Api, database: Database
 ) -> None:
-    """`<token>:<key id>` on the change channel (as processes of earlier releases read it), the
-    owner's list on a channel of its own, before it."""
+    """`<token>:<key id>` on the change channel (as processes of earlier releases read it: the
+    token is opaque to them, and names its writer to this release), the owner's list on a
+    channel of its own, before it."""
     await wait_for_cache(app)
     await api.data(LIST)  # the default key exists before anything is heard
     heard: list[tuple[str, str]] = []
@@ -134,7 +135,7 @@ async def test_a_change_is_announced_in_the_format_every_process_reads(
             await asyncio.sleep(0.02)
     finally:
         await connection.close()
-    change = re.compile(r"[0-9a-f]{32}:" + re.escape(created["id"]))
+    change = re.compile(r"[0-9a-f]{16}\.[0-9a-f]{16}:" + re.escape(created["id"]))
     for n in (0, 2):  # the creation's pair, then the deletion's
         assert heard[n] == (KEY_LISTS_CHANNEL, '["alice"]'), heard
         assert heard[n + 1][0] == KEY_CHANGES_CHANNEL and change.fullmatch(heard[n + 1][1])
