@@ -38,3 +38,8 @@ class RotateApiKeyInput:
 @strawberry.input
 class DeleteApiKeyInput:
     id: strawberry.ID
+
+
+@strawberry.input
+class DismissLeakInput:
+    id: strawberry.ID

@@ -1,0 +1,63 @@
+from tortoise import BaseDBAsyncClient
+
+RUN_IN_TRANSACTION = True
+
+
+async def upgrade(db: BaseDBAsyncClient) -> str:
+    return """
+        ALTER TABLE "api_keys" ADD "leak_dismissed_at" TIMESTAMPTZ;"""
+
+
+async def downgrade(db: BaseDBAsyncClient) -> str:
+    return """
+        ALTER TABLE "api_keys" DROP COLUMN "leak_dismissed_at";"""
+
+
+MODELS_STATE = (
+    "eJztXW1v2zgS/iuEvmwWyAWx87rdwwFO4m59beNF4ty+NIXCSLRNWCa9IlXH181/3yFl2X"
+    "p1JMfuyloBRWuRHIp6SM48HA7Zr8aY28QRB60JfU9mxhv01WB4TOBHLGcfGXgyWaarBIkf"
+    "HV0UT6g5IjOdiB+FdLElIb2PHUEgySbCculEUs4glXmOoxK5BQUpGyyTPEb/8Igp+YDIIX"
+    "Eh49Mng08Z/IRc1S71FuPzZ3iizCZPRKgy6nEyMvuUOHbkC6it5HS6KWcTnXZ317l6q0uq"
+    "NjyaFne8MVuWnszkkLNFcc+j9oGSUXkDAk3Bktihb1NNn8MQJPmfAQnS9ciiqfYywSZ97D"
+    "kKIePffY9ZChik36T+Ov7PvGmhYqZ53e2Zt+2eaRoFALU4U51BmVRAfX32610ColMN9YLL"
+    "d62bvaPT7zUEXMiBqzM1XMazFsQS+6Ia9CXK+t8EzpdD7KbjHJSPIQ0NXQfjIGEJ8nLUBf"
+    "AFAG0BUmOMn0yHsIEcwuPp8QqI/9e60SifHmuUOUwSf/Zcz3OaOkuBHQVXD/qCAAcyFQS5"
+    "eXKaA2UolQmzzoviHG5ZAahjYmuhPVcK5QT75PAwB9hQKhNsnRcFm4pFsxNYX3DuEMwyVH"
+    "REMIb2I0hua3AvUr6tVr7odj+omsdC/OHohE4vhvPdx4v2zV5Dww+FqNTJneteDHPQB+YQ"
+    "i2GR0R2W2Ywiedki7rCuVnBZdALMRZKntKFNGXZn2VBHZeOjeyaJ2EHdvWp0f+heREY3YH"
+    "vRuW7d/Lb3sfWrBn48m2d96F7/FJQP85OL33rtVko/OFhIs889t+h4jwhW0HrmGfXZgz4x"
+    "5i2XKCRMnDLeryBH0jFJBzsqGUPanoseBD92EXf4QLvLnNlcza0Avtf52L7ttT7+HJkOV6"
+    "1eW+U0IzMhSN2L85tFJeiXTu8dUo/o9+51Oz5lFuV6vxuqTdiT3GR8amI7pJGD1AC1SK97"
+    "E3vNXo9K1r1ell4PMAp1+7z1y17XqtETa/V7XHYDPV8y3ry7HZ2c36Hesm2oVxSxoqnC1V"
+    "sZbZ4/LoGDv1wTAzop8ywP8FH56mG/FReAy+WaRi0qWau2Mqs28jShUN0avRyVrHu5zL3s"
+    "ki98tN5cjkjWvVzmXnYIHpme6xQykiGZChrGw+PzPJYRimWbRp35nERacM+1Cm31xMQqiP"
+    "c2iIhGzSUT7q5HR9Lka0VWekVmUzGmYs3ldVoFdZ+Xuc91XIOZFqKQrU/DMhX0TTdPTnJp"
+    "05MV2vREaVMVEdIfpUYrLMJJopi/5S6hA/ae+PszHWglZqlWax4W0w3q2THEn4MxFaQuZ7"
+    "mLp4sgmshQg6+Hbyb+1uJl6/ayddU2NMiP2BpNsWubGWh7Ag+IaeNZigfpYi779v0NcXDG"
+    "FnokCOlO1XaFZxWCPaISptwd9R1QI54gGwHsl3mFd2IXXem5MHPBlLlg8gSx4OcrUbvxK7"
+    "vVdVUJMTVXeZOH5mhk9iazxs1xPAUzmH32/N3qTZGh1v5C9Osy4gf97P0cQYQmUUXzhRIa"
+    "XUYQlHZniPcRRsrv+Z1A2LOpRAoB5wBdc9T3lTuC2pHkSA6J+vkG+W9C3JMO/UIQlQdGDO"
+    "atvCAlzDEW0RiKegQN/LlQgOMFHXSYLBDiSFliqM8NQnkjOQaqCf/6odk8OjprHh6dnp8c"
+    "n52dnB+e7ysuDHnJrLNVkQidn1TETIRUBCE02YGPI/j4IuwtKF9B5tbIswxuZK+CG4lFsN"
+    "IExeJ3lxKbjOEth0ZfK2Q3CmbRMN2wTAVH7Oa376whZmAgA1VRAOqk5LcD3DB2FO4BlCKK"
+    "9nGWhnamDUzIvWwOy+8YmRvEZuP47Pj86PR4YQcXKavMXzJa1AXmgh0YkrRQOHRMrHr+3s"
+    "3buXoPo97D+Jvx3sYehl7Irb3VnpSufdll9mVbDoWF7jrBYknJ6k2wzXOf9eLDqh4VdtJo"
+    "5jmr1Ghmn1VSeVGouWV5rrvWplxMtILBzlXSYfV+XL0fVyKX/f4G9+O27/1f7MxlbgCE9+"
+    "5e3gOI7hu+vA/wjk8RNHGGlCIVCGtP/BQL5bC3EWfwh6C73iWCKtHe1KVSEoYeZ9pVr+oe"
+    "ab9+3/HEkIgfQXwiE3sB23jJPetzF/1wqGTE91nbA58CYHSbcPIKhE/L1HqjoHQbBTZOOb"
+    "+vuEPGoXKcdnQ/whd2V9Gloarsf5LhFnHqBcXX8uWVDalNO/MCpVpsOyUqVW+prKYxIf38"
+    "SiKzvG9nN3F9kclEB1b5uEw4aCaTzsQia15mNInYnteSGsmR6/mcI6g7xkH2EWa2Jh8OjC"
+    "IhUbDKLMBq1nzLPcvJf1Bh+rMA0h8/NRvaNTYU68C8a+2YWBWX27nu2mmuuGunmbxrp+ae"
+    "Nff8G7lnye4MKBvcVXKg1suMeplRLzNyLDN8V3XK0mLhw85eTmg3cM71QwtNgJIDwR7ruG"
+    "U0HXI0BGIvuWcNFbcfUoEg4wu1yI/ogdoPCBIUWQeLJtSdpJKPCAPK/iC8x4dkcPSmX3DP"
+    "7lkPcl1YZJAnKiRIq2hqLFUktTtDfqCcWpQsQrHVtbPIwgw53BohKt/45f0nAU2ChxEhEw"
+    "GVG/B7DPMNXWuxfXgJAOjM9HJmPlDvDT2aQBDWLi6BIa+aoVYpqpD+TOy6Kpo7WKHkjOku"
+    "tBrJpsGbZL8luo1vY1tNq1Ye9WVl2b2xm9dWZV1WljCheQ6rhW+xfu3Jqx0cArmOWy0P57"
+    "wWocWJoKrAtE3KED2YlkIdEifXsilEyom5PFwCZsZ32hCOwQT6sgj3pbKHSF+ABCXfgAFG"
+    "QlLHQWCvKXycQB6DZ/SwDOd7QHuKAug47BRKsZX33LMJlON2qA6ExQg4CrxoH/2fuFyxCq"
+    "GGt++L9N2amIkp8C3U/vXnzk37at4QxTByn+QKUfZQSGO2c7K+qHdL4XMrDnKV4eLekoXW"
+    "rXL7bune3hJdzVVSo1N2OpbLT1TfzfVP6OXaG1h7A2tvYJ6gAyCm1jCN089zVpJ5vCyz0f"
+    "936TXOq3/KPvorN8my+SisaUTB/4gmJFLFnfHNeQfD2nNSBOF58Qqi28gVd9BYEXfQSMYd"
+    "wBtl6vmk/952rzOcrEuROLejlkR/IoeKHfYYpYGrwIgwugDTxUoqBPdlyjpKVXCRxhK+pT"
+    "F7/gt89S5M"
+)
