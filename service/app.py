@@ -22,7 +22,7 @@ from service.cases.operations import Operations
 from service.cases.tracker import UsageTracker
 from service.cases.verification import KeyVerifier
 from service.domain.clock import Clock, utcnow
-from service.domain.limits import GRAPHQL_BODY_MAX
+from service.domain.limits import GRAPHQL_BODY_MAX, MAX_KEYS_PER_USER
 from service.graphql.schema import build_schema
 from service.graphql.view import GraphQLView
 from service.observability.logs import RequestLog
@@ -37,6 +37,7 @@ from service.web.auth import Authenticator
 from service.web.failure_limits import FailureLimiter, FailureLimits, InProcessLimits, SharedLimits
 from service.web.health import Health
 from service.web.middleware import BodySizeLimit, HotRoutes, RequestObserver
+from service.web.page import SettingsPage
 from service.web.secret_scanning import SecretScanningEndpoint
 from service.web.verify import VerifyEndpoint
 
@@ -120,6 +121,12 @@ def create_app(
             stack.push_async_callback(limits.aclose)
             yield
 
+    page = SettingsPage(
+        STATIC_DIR / "index.html",
+        default_limit=MAX_KEYS_PER_USER,
+        max_keys=settings.max_keys_per_user,
+    )
+
     # The only route that reads large bodies under this limit: the verify endpoint holds its
     # own to 4 KiB, the secret-scanning endpoint to 1 MiB, and nothing else reads a body.
     graphql_endpoint = BodySizeLimit(graphql, max_bytes=GRAPHQL_BODY_MAX)
@@ -137,7 +144,10 @@ def create_app(
             Route("/healthz", health.live, methods=["GET"]),
             Route("/readyz", health.ready, methods=["GET"]),
             Route("/metrics", health.metrics, methods=["GET"]),
-            # The settings page: static files that talk only to /graphql.
+            # The settings page: static files that talk only to /graphql, and its index with the
+            # key limit in it.
+            Route("/", page, methods=["GET", "HEAD"]),
+            Route("/index.html", page, methods=["GET", "HEAD"]),
             Mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static"),
         ],
         lifespan=lifespan,

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Literal
 
 from service.domain.key_format import KeyFormat
+from service.domain.limits import MAX_KEYS_PER_USER
 from service.domain.run_commands import (
     DEFAULT_BASE_URL,
     DEFAULT_CLI_TEMPLATE,
@@ -95,7 +96,7 @@ class Settings:
     encryption_key: Secret
     service_token: Secret
     key_prefix: str = "blk_"
-    max_keys_per_user: int = 5
+    max_keys_per_user: int = MAX_KEYS_PER_USER
     tracker: TrackerSettings = TrackerSettings()
     run_commands: RunCommands = RunCommands()
     cors_origins: tuple[str, ...] = ()
@@ -216,7 +217,9 @@ class Settings:
             pepper=pepper,
             encryption_key=encryption_key,
             key_prefix=prefix,
-            max_keys_per_user=_int(env_vars, "APIKEYS_MAX_KEYS_PER_USER", 5, minimum=1),
+            max_keys_per_user=_int(
+                env_vars, "APIKEYS_MAX_KEYS_PER_USER", MAX_KEYS_PER_USER, minimum=1
+            ),
             service_token=Secret(service_token_raw.encode()),
             tracker=TrackerSettings(
                 flush_seconds=flush_seconds,

@@ -241,6 +241,23 @@ class KeyService:
             )
             return rotated
 
+    async def dismiss_leak(self, actor: Actor, key_id: str) -> StoredKey:
+        """The owner has seen the warning of this key's leak report and dismissed it: the report
+        stays on the key, marked dismissed, until the report ends (a rotation) or a new one
+        replaces it, which starts undismissed. Dismissing again, or a key with no report,
+        changes nothing.
+
+        Not an audit event: the trail records what happens to a key and its secrets (the report
+        itself is one, LEAKED), and a dismissal changes neither; it only records that the page's
+        warning was read."""
+        async with self._repo.locked(actor.owner_id) as owner:
+            target = _find(await self._ensure_default(owner, actor), key_id)
+            if target.leak is None or target.leak.dismissed_at is not None:
+                return target
+            dismissed = await owner.update(target.id, leak_dismissed_at=self._clock())
+            assert dismissed is not None  # found above, under the owner's lock
+            return dismissed
+
     async def delete_key(self, actor: Actor, key_id: str) -> str:
         async with self._repo.locked(actor.owner_id) as owner:
             keys = await self._ensure_default(owner, actor)
@@ -379,6 +396,7 @@ def leak_fields(leak: Leak | None) -> dict[str, object]:
         "leak_url": leak.url if leak else None,
         "leak_source": leak.source if leak else None,
         "leak_reported_at": leak.reported_at if leak else None,
+        "leak_dismissed_at": leak.dismissed_at if leak else None,
     }
 
 

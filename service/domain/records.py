@@ -20,11 +20,14 @@ class UseOrigin:
 
 @dataclass(frozen=True)
 class Leak:
-    """Where a secret-scanning partner found a key in public, and when it told us."""
+    """Where a secret-scanning partner found a key in public, and when it told us.
+    `dismissed_at`: when the owner dismissed the page's warning of this report (None: not yet);
+    a new report starts undismissed."""
 
     url: str | None
     source: str | None
     reported_at: datetime
+    dismissed_at: datetime | None = None
 
 
 @dataclass(frozen=True)

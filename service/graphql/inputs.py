@@ -53,3 +53,8 @@ class RotateApiKeyInput:
 @strawberry.input
 class DeleteApiKeyInput:
     id: strawberry.ID
+
+
+@strawberry.input
+class DismissLeakInput:
+    id: strawberry.ID

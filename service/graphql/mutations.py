@@ -21,6 +21,7 @@ from service.graphql.errors import (
 from service.graphql.inputs import (
     CreateApiKeyInput,
     DeleteApiKeyInput,
+    DismissLeakInput,
     RotateApiKeyInput,
     UpdateApiKeyInput,
 )
@@ -37,6 +38,10 @@ UpdateApiKeyResult = Annotated[
 RotateApiKeyResult = Annotated[
     ApiKey | ValidationError | NotFoundError | NotDefaultKeyError,
     strawberry.union("RotateApiKeyResult"),
+]
+DismissLeakResult = Annotated[
+    ApiKey | NotFoundError,
+    strawberry.union("DismissLeakResult"),
 ]
 DeleteApiKeyResult = Annotated[
     DeletedApiKey | NotFoundError | DefaultKeyUndeletableError,
@@ -109,3 +114,15 @@ class Mutation:
         except ApiKeyError as exc:
             return user_error(exc)  # type: ignore[return-value]
         return DeletedApiKey(id=strawberry.ID(deleted))
+
+    @strawberry.mutation(
+        description="Dismiss the warning of a key's leak report (`leak.dismissedAt`). The report"
+        " stays on the key; a key without one is answered unchanged."
+    )
+    async def dismiss_leak(self, info: Info, input: DismissLeakInput) -> DismissLeakResult:
+        keys = info.context.keys
+        try:
+            stored = await keys.dismiss_leak(info.context.session_actor(), input.id)
+        except ApiKeyError as exc:
+            return user_error(exc)  # type: ignore[return-value]
+        return ApiKey.of(stored, keys)

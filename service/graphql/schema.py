@@ -41,7 +41,7 @@ logger = logging.getLogger("apikeys.graphql")
 
 _ROOT_FIELDS = frozenset(
     {"apiKeys", "apiKey", "workflowRunCommand", "apiKeyEvents", "__schema", "__type", "__typename"}
-    | {"createApiKey", "updateApiKey", "rotateApiKey", "deleteApiKey"}
+    | {"createApiKey", "updateApiKey", "rotateApiKey", "deleteApiKey", "dismissLeak"}
 )
 
 

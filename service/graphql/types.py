@@ -43,6 +43,10 @@ class ApiKeyLeak:
         description="What kind of place it was found in (e.g. content, commit), as reported."
     )
     reported_at: datetime
+    dismissed_at: datetime | None = strawberry.field(
+        description="When you dismissed the warning of this report (`dismissLeak`); null until"
+        " then. A new report starts undismissed."
+    )
 
 
 @strawberry.type(description="A personal API key.")
@@ -159,6 +163,7 @@ class ApiKey:
                     url=stored.leak.url,
                     source=stored.leak.source,
                     reported_at=stored.leak.reported_at,
+                    dismissed_at=stored.leak.dismissed_at,
                 )
                 if stored.leak
                 else None

@@ -63,6 +63,9 @@ class ApiKey(Model):
     leak_url = fields.CharField(max_length=LEAK_URL_MAX, null=True)
     leak_source = fields.CharField(max_length=LEAK_SOURCE_MAX, null=True)
     leak_reported_at = fields.DatetimeField(null=True)
+    # The owner dismissed the page's warning of this leak report (null: not yet). Cleared with
+    # the report, so a new report starts undismissed.
+    leak_dismissed_at = fields.DatetimeField(null=True)
     # Its scope, JSON arrays: the workflows it may run, the networks it may be used from (null:
     # every workflow, anywhere).
     workflow_ids = fields.TextField(null=True)

@@ -33,7 +33,7 @@ def stored(row: ApiKey) -> StoredKey:
         last_used_at=row.last_used_at,
         rotated_at=row.rotated_at,
         revoked_at=row.revoked_at,
-        leak=_leak(row.leak_url, row.leak_source, row.leak_reported_at),
+        leak=_leak(row.leak_url, row.leak_source, row.leak_reported_at, row.leak_dismissed_at),
         expires_at=row.expires_at,
         last_used_from=_origin(row.last_used_at, row.last_used_address, row.last_used_user_agent),
         workflow_ids=decoded_list(row.workflow_ids),
@@ -47,8 +47,13 @@ def _origin(
     return None if last_used_at is None else UseOrigin(address, user_agent)
 
 
-def _leak(url: str | None, source: str | None, reported_at: datetime | None) -> Leak | None:
-    return None if reported_at is None else Leak(url, source, reported_at)
+def _leak(
+    url: str | None,
+    source: str | None,
+    reported_at: datetime | None,
+    dismissed_at: datetime | None,
+) -> Leak | None:
+    return None if reported_at is None else Leak(url, source, reported_at, dismissed_at)
 
 
 def event(row: ApiKeyEvent) -> Event:
@@ -132,7 +137,12 @@ def stored_row(row: Mapping[str, Any]) -> StoredKey:
         last_used_at=aware(row["last_used_at"]),
         rotated_at=aware(row["rotated_at"]),
         revoked_at=aware(row["revoked_at"]),
-        leak=_leak(row["leak_url"], row["leak_source"], aware(row["leak_reported_at"])),
+        leak=_leak(
+            row["leak_url"],
+            row["leak_source"],
+            aware(row["leak_reported_at"]),
+            aware(row["leak_dismissed_at"]),
+        ),
         expires_at=aware(row["expires_at"]),
         last_used_from=_origin(
             row["last_used_at"], row["last_used_address"], row["last_used_user_agent"]

@@ -31,8 +31,8 @@ LIMIT 1
 _LIST_KEYS = (
     'SELECT "id", "owner_id", "name", "description", "is_default", "key_hash", "key_ciphertext",'
     ' "key_last_four", "created_at", "updated_at", "last_used_at", "rotated_at", "revoked_at",'
-    ' "leak_url", "leak_source", "leak_reported_at", "expires_at", "last_used_address",'
-    ' "last_used_user_agent", "workflow_ids", "allowed_addresses"'
+    ' "leak_url", "leak_source", "leak_reported_at", "leak_dismissed_at", "expires_at",'
+    ' "last_used_address", "last_used_user_agent", "workflow_ids", "allowed_addresses"'
     ' FROM "api_keys" WHERE "owner_id" = {p}'
     ' ORDER BY "is_default" DESC, "created_at" ASC, "id" ASC'
 )

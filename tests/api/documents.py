@@ -23,3 +23,8 @@ ROTATE = f"""mutation ($id: ID!) {{
 DELETE = f"""mutation ($id: ID!) {{
   deleteApiKey(input: {{id: $id}}) {{ {_ERROR} ... on DeletedApiKey {{ id }} }}
 }}"""
+DISMISS_LEAK = f"""mutation ($id: ID!) {{
+  dismissLeak(input: {{id: $id}}) {{
+    {_ERROR} ... on ApiKey {{ id leak {{ url reportedAt dismissedAt }} }}
+  }}
+}}"""

@@ -9,7 +9,7 @@ import pytest
 from starlette.applications import Starlette
 
 from service.domain.key_format import KeyFormat
-from tests.api.documents import CREATE, DELETE, LIST, ROTATE, UPDATE
+from tests.api.documents import CREATE, DELETE, DISMISS_LEAK, LIST, ROTATE, UPDATE
 from tests.helpers import Api
 
 
@@ -55,6 +55,7 @@ async def test_a_key_cannot_reveal_full_secrets(api: Api, style: str) -> None:
         (UPDATE, {"input": {"id": "ID", "name": "renamed"}}),
         (ROTATE, {"id": "ID"}),
         (DELETE, {"id": "ID"}),
+        (DISMISS_LEAK, {"id": "ID"}),
     ],
 )
 async def test_a_key_cannot_change_anything(

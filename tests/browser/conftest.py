@@ -9,6 +9,9 @@ Without /usr/bin/chromium (`apt-get install chromium`) or Playwright these tests
 except under CI=true, where that fails the run. A failing test leaves a screenshot and the page's
 HTML in tests/browser/artifacts/, with full keys masked or redacted.
 
+The `axe` fixture checks a page with axe-core, which the session installs from the npm registry
+(tests/browser/axe.py); without npm the accessibility checks are skipped, except under CI=true.
+
 A test can also be the platform's gateway (`service.verify`: uses of a key, with workflow ids),
 and can ask for its page in another time zone than UTC (`@pytest.mark.timezone("Asia/Tokyo")`).
 """
@@ -26,6 +29,7 @@ import httpx
 import pytest
 
 from tests.api.test_secret_scanning import Partner
+from tests.browser import axe as axe_core
 from tests.browser.support import (
     ARTIFACTS,
     CHROMIUM,
@@ -161,6 +165,21 @@ async def page(
         if _failed(request.node):
             await _save_artifacts(page, request.node, service)
         await context.close()
+
+
+@pytest.fixture(scope="session")
+def axe_install() -> str | None:
+    """axe-core installed once per session (None), or why it could not be."""
+    return axe_core.install()
+
+
+@pytest.fixture
+def axe(axe_install: str | None) -> axe_core.Axe:
+    if axe_install is not None:
+        if IN_CI:
+            pytest.fail(f"{axe_install} (CI=true: the accessibility checks must run)")
+        pytest.skip(axe_install)
+    return axe_core.Axe(axe_core.AXE_JS)
 
 
 # --- Artifacts of failed tests -------------------------------------------------------------

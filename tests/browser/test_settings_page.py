@@ -11,7 +11,7 @@ import asyncio
 import re
 from typing import Any
 
-from playwright.async_api import Locator, Page, expect
+from playwright.async_api import Locator, Page, Route, expect
 
 from tests.browser.support import Service, User, open_page
 
@@ -49,6 +49,21 @@ def assert_not_shown(secret: str, text: str, where: str) -> None:
 async def open_menu_item(page: Page, key_name: str, item: str) -> None:
     await key_row(page, key_name).get_by_role("button", name=f"Actions for {key_name}").click()
     await page.get_by_role("menuitem", name=item).click()
+
+
+async def new_key_step(page: Page) -> Locator:
+    """The "Copy your new key" step, once it shows the key."""
+    step = page.get_by_role("dialog", name="Copy your new key")
+    await expect(step).to_be_visible()
+    await expect(step.get_by_label("New key")).to_have_attribute("data-secret", "")
+    return step
+
+
+async def finish_new_key(page: Page) -> None:
+    """Close the "Copy your new key" step (shown after every create and rotation)."""
+    step = await new_key_step(page)
+    await step.get_by_role("button", name="Done").click()
+    await expect(step).to_be_hidden()
 
 
 async def has_query_field(user: User, field: str) -> bool:
@@ -142,6 +157,7 @@ async def test_creates_a_key_with_the_new_api_key_form(page: Page, user: User) -
     await dialog.get_by_role("button", name="Create key").click()
 
     await expect(dialog).to_be_hidden()
+    await finish_new_key(page)
     row = key_row(page, "CI deploys")
     await expect(row.get_by_test_id("description-cell")).to_have_text("Nightly deploys")
     await expect(row.get_by_test_id("key-value")).to_have_text(MASKED_KEY)
@@ -186,48 +202,44 @@ async def test_shows_the_servers_validation_errors_in_the_form(page: Page, user:
     await expect(name).to_have_value("")
 
 
-# --- Editing in place ---------------------------------------------------------------------
+# --- Editing --------------------------------------------------------------------------------
 
 
-async def test_renames_and_describes_a_key_in_place(page: Page, user: User) -> None:
+async def test_renames_and_describes_a_key_in_the_editor(page: Page, user: User) -> None:
     created = await user.create_key("Zapier", "old words")
     await open_page(page, user)
     row = key_row(page, "Zapier")
+    editor = page.get_by_role("dialog", name="Edit key")
+    name = editor.get_by_role("textbox", name="Name", exact=True)
+    description = editor.get_by_role("textbox", name="Description")
 
-    # Double-click, type, Enter: saved.
-    await row.get_by_test_id("name-cell").dblclick()
-    editor = page.get_by_role("textbox", name="Name", exact=True)
-    await expect(editor).to_be_focused()
-    await editor.fill("Zapier (prod)")
-    await editor.press("Enter")
+    # The menu's Edit: the editor, the whole name selected; Enter saves.
+    await open_menu_item(page, "Zapier", "Edit")
+    await expect(name).to_be_focused()
+    await expect(name).to_have_value("Zapier")
+    await expect(description).to_have_value("old words")
+    await name.fill("Zapier (prod)")
+    await name.press("Enter")
+    await expect(editor).to_be_hidden()
     row = key_row(page, "Zapier (prod)")
     await expect(row).to_be_visible()
-    await expect(editor).to_have_count(0)
     await expect(row.get_by_test_id("name-cell")).to_be_focused()
+    await expect(page.get_by_role("status")).to_have_text("Saved.")
 
     # Escape cancels.
     await row.get_by_test_id("name-cell").dblclick()
-    await editor.fill("Never saved")
-    await editor.press("Escape")
+    await name.fill("Never saved")
+    await name.press("Escape")
+    await expect(editor).to_be_hidden()
     await expect(row.get_by_test_id("name-cell")).to_have_text("Zapier (prod)")
 
-    # A refused name leaves the old one, and says why (as the API does).
-    refusal = await user.create_key("DEFAULT")
-    assert refusal["code"] == "NAME_TAKEN", refusal
-    await row.get_by_test_id("name-cell").dblclick()
-    await editor.fill("DEFAULT")
-    await editor.press("Enter")
-    await expect(page.get_by_test_id("keys-error")).to_have_text(refusal["message"])
-    await expect(row.get_by_test_id("name-cell")).to_have_text("Zapier (prod)")
-
-    # The description: saved when the field loses focus.
-    description = row.get_by_test_id("description-cell")
-    await description.dblclick()
-    textarea = page.get_by_role("textbox", name="Description")
-    await textarea.fill("Runs every hour")
-    await page.get_by_role("heading", name="API Keys", exact=True).click()
-    await expect(description).to_have_text("Runs every hour")
-    await expect(page.get_by_test_id("keys-error")).to_be_hidden()
+    # Double-clicking the description starts there; Save saves.
+    await row.get_by_test_id("description-cell").dblclick()
+    await expect(description).to_be_focused()
+    await description.fill("Runs every hour")
+    await editor.get_by_role("button", name="Save").click()
+    await expect(row.get_by_test_id("description-cell")).to_have_text("Runs every hour")
+    await expect(row.get_by_test_id("description-cell")).to_be_focused()
 
     [_, stored] = await user.keys()
     assert (stored["id"], stored["name"], stored["description"]) == (
@@ -236,11 +248,12 @@ async def test_renames_and_describes_a_key_in_place(page: Page, user: User) -> N
         "Runs every hour",
     )
 
-    # An emptied description is no description (sent as null).
-    await description.dblclick()
-    await textarea.fill("")
-    await textarea.press("Enter")
-    await expect(description).to_have_text("—")
+    # From the keyboard: Enter on the focused cell opens the editor. An emptied description is
+    # no description (sent as null).
+    await row.get_by_test_id("description-cell").press("Enter")
+    await description.fill("")
+    await editor.get_by_role("button", name="Save").click()
+    await expect(row.get_by_test_id("description-cell")).to_have_text("—")
     await wait_for(
         lambda: _description_is(user, created["id"], None), "the description to be cleared"
     )
@@ -273,11 +286,17 @@ async def test_rotates_the_default_key_after_confirmation(page: Page, user: User
     assert (await user.keys())[0]["maskedKey"] == before["maskedKey"]
 
     await open_menu_item(page, "Default", "Rotate")
+    # A key never used: nothing needs time to move over, so it stops at once unless asked.
+    await expect(dialog.get_by_label("Old key stops working")).to_have_value("0")
     await dialog.get_by_label("Old key stops working").select_option(label="In 1 hour")
     await dialog.get_by_role("button", name="Rotate key").click()
     await expect(dialog).to_be_hidden()
+    await finish_new_key(page)
     await expect(value).not_to_have_text(before["maskedKey"])
     await expect(page.get_by_role("status")).to_contain_text("keeps working for 1 hour")
+    await expect(key_row(page, "Default").get_by_test_id("old-secret")).to_have_text(
+        re.compile(r"^The old key keeps working until .+ \(in (1 hour|60 minutes)\)\.$")
+    )
 
     [after] = await user.keys()
     assert after["id"] == before["id"]
@@ -312,29 +331,46 @@ async def test_deletes_a_key_after_confirmation(page: Page, user: User) -> None:
     assert [k["name"] for k in await user.keys()] == ["Default"]
 
 
-async def test_the_key_limit_is_shown_and_the_servers_refusal_too(page: Page, user: User) -> None:
-    for n in range(4):
+async def test_at_the_limit_new_api_key_is_disabled_and_says_why(page: Page, user: User) -> None:
+    for n in range(3):
         await user.create_key(f"Key {n}")
-    # What the API answers to a sixth key is what the form must show.
+    await open_page(page, user)
+    new_key = page.get_by_role("button", name="New API key")
+    note = page.get_by_test_id("limit-note")
+    await expect(key_rows(page)).to_have_count(4)
+    await expect(new_key).to_be_enabled()
+    await expect(note).to_be_hidden()
+
+    # Another tab took the fifth place meanwhile: the server's refusal is what the form shows.
+    refusal = await user.create_key("Elsewhere")
+    assert refusal["__typename"] == "ApiKey", refusal
     refusal = await user.create_key("One too many")
     assert refusal["code"] == "KEY_LIMIT_REACHED", refusal
-
-    await open_page(page, user)
-    await expect(key_rows(page)).to_have_count(5)
-    await expect(page.get_by_test_id("limit-note")).to_contain_text(
-        "You have reached the limit of 5 API keys"
-    )
-    await expect(page.get_by_test_id("keys-count")).to_have_text("5 of 5 keys")
-
-    await page.get_by_role("button", name="New API Key").click()
-    dialog = page.get_by_role("dialog", name="New API Key")
+    await new_key.click()
+    dialog = page.get_by_role("dialog", name="New API key")
     await dialog.get_by_label("Name", exact=True).fill("One too many")
     await dialog.get_by_role("button", name="Create key").click()
     await expect(dialog.get_by_role("alert")).to_have_text(refusal["message"])
     await dialog.get_by_role("button", name="Cancel").click()
-    await expect(key_rows(page)).to_have_count(5)
 
-    # Below the limit again, the note goes away.
+    # With five keys on the page, the button is disabled, and the reason is beside it.
+    await page.reload()
+    await expect(key_rows(page)).to_have_count(5)
+    await expect(page.get_by_test_id("keys-count")).to_have_text("5 of 5 keys")
+    await expect(new_key).to_be_disabled()
+    await expect(note).to_have_text(
+        "You have reached the limit of 5 API keys. Delete a key to create a new one."
+    )
+    await expect(new_key).to_have_attribute("aria-describedby", "limit-note")
+    note_box, button_box = await note.bounding_box(), await new_key.bounding_box()
+    assert note_box and button_box
+    beside = note_box["x"] + note_box["width"] <= button_box["x"] and (
+        note_box["y"] < button_box["y"] + button_box["height"]
+        and button_box["y"] < note_box["y"] + note_box["height"]
+    )
+    assert beside, f"the reason is not beside the button: {note_box} {button_box}"
+
+    # Below the limit again, the button works and the note goes away.
     await open_menu_item(page, "Key 0", "Delete")
     await (
         page.get_by_role("dialog", name="Delete this key?")
@@ -342,7 +378,27 @@ async def test_the_key_limit_is_shown_and_the_servers_refusal_too(page: Page, us
         .click()
     )
     await expect(key_rows(page)).to_have_count(4)
-    await expect(page.get_by_test_id("limit-note")).to_be_hidden()
+    await expect(new_key).to_be_enabled()
+    await expect(note).to_be_hidden()
+
+
+async def test_the_limit_is_the_one_the_server_puts_in_the_page(page: Page, user: User) -> None:
+    """A deployment with another APIKEYS_MAX_KEYS_PER_USER says so in the page it serves (as
+    tests/test_settings_page_limit.py checks); the page counts with it."""
+    await user.create_key("Second")
+
+    async def serve_limit_of_two(route: Route) -> None:
+        response = await route.fetch()
+        html = (await response.text()).replace(
+            '<meta name="apikeys-key-limit" content="5">',
+            '<meta name="apikeys-key-limit" content="2">',
+        )
+        await route.fulfill(response=response, body=html)
+
+    await page.route(re.compile(r"/(index\.html)?(#.*)?$"), serve_limit_of_two)
+    await open_page(page, user)
+    await expect(page.get_by_test_id("keys-count")).to_have_text("2 of 2 keys")
+    await expect(page.get_by_role("button", name="New API key")).to_be_disabled()
 
 
 # --- Reveal, copy, last used --------------------------------------------------------------
@@ -439,12 +495,22 @@ async def test_run_command_shows_the_masked_command_and_copies_the_real_one(
         )
         return
 
-    # By default: the default key, the REST API, the example workflow.
+    # It starts empty, with a placeholder and a hint rather than a made-up workflow.
+    workflow = panel.get_by_label("Workflow ID")
+    await expect(workflow).to_have_value("")
+    await expect(workflow).to_have_attribute("placeholder", "e.g. daily-report")
+    await expect(panel.get_by_test_id("run-hint")).to_be_visible()
+    await expect(command).to_be_hidden()
+    await expect(panel.get_by_role("alert")).to_be_hidden()
+
+    # By default: the default key, the REST API.
+    await workflow.fill("daily-report")
+    await expect(panel.get_by_test_id("run-hint")).to_be_hidden()
     key_choice = panel.get_by_label("API key")
     await expect(key_choice.locator("option")).to_have_count(2)
     await expect(key_choice).to_have_value(default["id"])
     await expect(command).to_contain_text(default["maskedKey"])
-    await expect(command).to_contain_text("my-workflow")
+    await expect(command).to_contain_text("daily-report")
 
     await key_choice.select_option(ci["id"])
     await panel.get_by_role("radio", name="CLI").check()
@@ -461,6 +527,9 @@ async def test_run_command_shows_the_masked_command_and_copies_the_real_one(
     copy = panel.get_by_role("button", name="Copy command")
     await copy.click()
     await expect(copy).to_have_text("Copied")
+    # Its confirmation is in view, not at the top of the page.
+    await expect(page.get_by_role("status")).to_have_text("Command copied to the clipboard.")
+    await expect(page.get_by_role("status")).to_be_in_viewport()
     clipboard: str = await page.evaluate("navigator.clipboard.readText()")
     assert_secret(clipboard, expected["command"], "the copied command")
     ci_secret = await user.secret(ci["id"])
@@ -480,7 +549,7 @@ async def test_run_command_shows_the_masked_command_and_copies_the_real_one(
 LEAK_URL = "https://github.com/someone/repo/blob/main/deploy.sh"
 
 
-async def test_a_leaked_key_is_shown_revoked_with_a_banner_and_left_out_of_the_run_command(
+async def test_a_revoked_key_offers_only_what_it_can_still_do(
     page: Page, user: User, service: Service
 ) -> None:
     ci = await user.create_key("CI")
@@ -490,27 +559,55 @@ async def test_a_leaked_key_is_shown_revoked_with_a_banner_and_left_out_of_the_r
 
     banner = page.get_by_test_id("leak-banner")
     await expect(banner).to_have_count(1)
-    await expect(banner).to_contain_text(
+    await expect(banner.locator(".leak-message")).to_have_text(
         re.compile(
             rf"^Your key 'CI' was found in public at {re.escape(LEAK_URL)} on .+ and has been"
-            r" revoked\. Delete it and create a new one\.$"
+            r" revoked: it no longer works\. Delete it, and create a new key if you need one\.$"
         )
     )
     await expect(banner.get_by_role("link", name=LEAK_URL)).to_have_attribute("href", LEAK_URL)
-    await expect(key_row(page, "CI").get_by_test_id("revoked-badge")).to_have_text("Revoked")
+    # Not an alert re-announced after every save: one polite live region, each banner added once.
+    await expect(banner).not_to_have_attribute("role", "alert")
+    await expect(page.locator("#leak-banners")).to_have_attribute("aria-live", "polite")
+
+    revoked = key_row(page, "CI")
+    await expect(revoked.get_by_test_id("revoked-badge")).to_have_text("Revoked")
     await expect(key_row(page, "Staging").get_by_test_id("revoked-badge")).to_have_count(0)
+    # No Reveal, no Copy, no Rotate: its secret works nowhere.
+    await expect(revoked.get_by_test_id("key-value")).to_have_text(MASKED_KEY)
+    await expect(revoked.get_by_role("button", name="Reveal key CI")).to_have_count(0)
+    await expect(revoked.get_by_role("button", name="Copy key CI")).to_have_count(0)
+    await expect(revoked).to_contain_text("Revoked: it no longer works.")
+    await revoked.get_by_role("button", name="Actions for CI").click()
+    await expect(page.get_by_role("menuitem")).to_have_text(["Edit", "Usage", "Delete"])
+    await page.keyboard.press("Escape")
 
     options = page.get_by_label("API key").locator("option")
     await expect(options).to_have_count(2)
     await expect(options).not_to_contain_text(["CI"])
 
-    # Deleting it clears the banner.
-    await open_menu_item(page, "CI", "Delete")
-    await page.get_by_test_id("delete-dialog").get_by_role("button", name="Delete key").click()
+    # The banner survives a save elsewhere as the same element (so it is not announced again).
+    await banner.evaluate("banner => { banner.dataset.seen = 'yes'; }")
+    await open_menu_item(page, "Staging", "Edit")
+    editor = page.get_by_role("dialog", name="Edit key")
+    await editor.get_by_role("textbox", name="Name", exact=True).fill("Staging 2")
+    await editor.get_by_role("button", name="Save").click()
+    await expect(key_row(page, "Staging 2")).to_be_visible()
+    await expect(banner).to_have_attribute("data-seen", "yes")
+
+    # The banner's button deletes it, with words for a key that already does not work.
+    await banner.get_by_role("button", name="Delete key").click()
+    dialog = page.get_by_role("dialog", name="Delete this key?")
+    await expect(dialog).to_contain_text(
+        "“CI” was revoked when it was found in public: it already does not work."
+    )
+    await expect(dialog).not_to_contain_text("stops working at once")
+    await dialog.get_by_role("button", name="Delete key").click()
     await expect(banner).to_have_count(0)
+    await expect(key_row(page, "CI")).to_have_count(0)
 
 
-async def test_a_leaked_default_key_has_a_new_secret_and_says_so(
+async def test_a_leaked_default_keys_banner_copies_the_new_key_then_can_be_dismissed(
     page: Page, user: User, service: Service
 ) -> None:
     default = (await user.keys())[0]
@@ -519,22 +616,63 @@ async def test_a_leaked_default_key_has_a_new_secret_and_says_so(
     await open_page(page, user)
 
     banner = page.get_by_test_id("leak-banner")
-    await expect(banner).to_contain_text(
+    await expect(banner.locator(".leak-message")).to_have_text(
         re.compile(
             r"^Your key 'Default' was found in public at .+ on .+\. We gave your default key a"
-            r" new secret: update the workflows and scripts that use it\.$"
+            r" new secret: copy it and update the workflows and scripts that use it\.$"
         )
     )
     row = key_row(page, "Default")
     await expect(row.get_by_test_id("leaked-badge")).to_have_text("Leaked")
     await expect(row.get_by_test_id("key-value")).not_to_have_text(f"{leaked[:4]}****{leaked[-4:]}")
-    now = await user.secret(default["id"])
-    assert_not_shown(leaked, now, "the default key's new secret")
-    # The run command panel still offers the default key: it works, with its new secret.
+    # It works, with its new secret: Reveal, Copy, and the run command panel offer it.
+    await expect(row.get_by_role("button", name="Reveal key Default")).to_be_visible()
     await expect(page.get_by_label("API key").locator("option")).to_have_count(1)
 
-    # Its next rotation ends the report.
+    # Nothing to dismiss before the new key is copied.
+    await expect(banner.get_by_role("button", name="Dismiss")).to_have_count(0)
+    await banner.get_by_role("button", name="Copy the new key").click()
+    now = await user.secret(default["id"])
+    assert_secret(await page.evaluate("navigator.clipboard.readText()"), now, "the clipboard")
+    assert_not_shown(leaked, now, "the default key's new secret")
+    dismiss = banner.get_by_role("button", name="Dismiss")
+    await expect(dismiss).to_be_focused()
+    await dismiss.click()
+    await expect(banner).to_have_count(0)
+    await expect(row.get_by_test_id("leaked-badge")).to_have_count(0)
+    await expect(row.get_by_test_id("name-cell")).to_be_focused()
+
+    # Remembered by the server, for this report: not back after a reload.
+    data = await user.data("{ apiKeys { leak { reportedAt dismissedAt } } }")
+    assert data["apiKeys"][0]["leak"]["dismissedAt"] is not None
+    await page.reload()
+    await expect(key_rows(page)).to_have_count(1)
+    await expect(banner).to_have_count(0)
+    await expect(row.get_by_test_id("leaked-badge")).to_have_count(0)
+
+    # The new secret found in public too: a new report, and a new banner.
+    assert await service.report_leak(now, LEAK_URL) == "true_positive"
+    await page.reload()
+    await expect(banner).to_have_count(1)
+
+
+async def test_rotating_a_leaked_default_key_says_it_clears_the_report(
+    page: Page, user: User, service: Service
+) -> None:
+    default = (await user.keys())[0]
+    assert await service.report_leak(await user.secret(default["id"]), LEAK_URL) == "true_positive"
+    await open_page(page, user)
+    banner = page.get_by_test_id("leak-banner")
+    row = key_row(page, "Default")
+    await expect(banner).to_have_count(1)
+
     await open_menu_item(page, "Default", "Rotate")
-    await page.get_by_test_id("rotate-dialog").get_by_role("button", name="Rotate key").click()
+    dialog = page.get_by_test_id("rotate-dialog")
+    await expect(dialog).to_contain_text(
+        "This key already got a new secret when it was found in public. Rotating gives it"
+        " another one and clears the leak report"
+    )
+    await dialog.get_by_role("button", name="Rotate key").click()
+    await finish_new_key(page)
     await expect(banner).to_have_count(0)
     await expect(row.get_by_test_id("leaked-badge")).to_have_count(0)

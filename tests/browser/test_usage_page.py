@@ -22,6 +22,7 @@ from playwright.async_api import Page, Request, Route, expect
 from tests.browser.support import Service, User, open_page
 from tests.browser.test_settings_page import (
     RUN_COMMAND,
+    finish_new_key,
     key_row,
     key_rows,
     open_menu_item,
@@ -208,6 +209,7 @@ async def test_a_new_key_gets_an_empty_sparkline_and_the_others_keep_theirs(
     dialog = page.get_by_role("dialog", name="New API Key")
     await dialog.get_by_label("Name", exact=True).fill("Fresh")
     await dialog.get_by_role("button", name="Create key").click()
+    await finish_new_key(page)
     fresh = key_row(page, "Fresh").get_by_test_id("usage-sparkline")
     await expect(fresh).to_have_attribute("aria-label", "0 uses in the last 30 days")
     await expect(fresh.locator("rect")).to_have_count(30)
@@ -236,6 +238,7 @@ async def test_the_create_dialog_offers_an_expiry_and_shows_the_servers_refusal(
     await name.fill("Forever")
     await create.click()
     await expect(dialog).to_be_hidden()
+    await finish_new_key(page)
     await expect(key_row(page, "Forever").get_by_test_id("expires")).to_have_text("Never")
 
     # 30 days.
@@ -246,6 +249,7 @@ async def test_the_create_dialog_offers_an_expiry_and_shows_the_servers_refusal(
     asked = datetime.now(UTC)
     await create.click()
     await expect(dialog).to_be_hidden()
+    await finish_new_key(page)
     await expect(key_row(page, "Thirty days").get_by_test_id("expires")).to_have_text("in 30 days")
 
     # On a date: the date field appears; a day too far is refused, with the server's words.
@@ -269,6 +273,7 @@ async def test_the_create_dialog_offers_an_expiry_and_shows_the_servers_refusal(
     await day.fill(chosen.isoformat())
     await create.click()
     await expect(dialog).to_be_hidden()
+    await finish_new_key(page)
     await expect(key_row(page, "Until a date").get_by_test_id("expires")).to_have_text(
         re.compile(r"^in (10|11) days$")
     )
@@ -369,13 +374,14 @@ async def test_the_usage_dialog_lists_the_workflows_and_where_the_key_was_last_u
     # Focus goes back to where the dialog was opened from.
     await expect(key_row(page, "CI").get_by_role("button", name="Actions for CI")).to_be_focused()
 
-    # A key never used, opened from the keyboard: the menu button, then its first item.
+    # A key never used, opened from the keyboard: the menu button, then its items.
     await key_row(page, "Default").get_by_role("button", name="Actions for Default").focus()
     await page.keyboard.press("Enter")
-    await expect(page.get_by_role("menuitem", name="Usage")).to_be_focused()
-    await page.keyboard.press("ArrowDown")
+    await expect(page.get_by_role("menuitem", name="Edit")).to_be_focused()
+    await page.keyboard.press("End")
     await expect(page.get_by_role("menuitem", name="Rotate")).to_be_focused()
     await page.keyboard.press("ArrowUp")
+    await expect(page.get_by_role("menuitem", name="Usage")).to_be_focused()
     await page.keyboard.press("Enter")
     dialog = page.get_by_role("dialog", name="Usage of “Default”")
     await expect(dialog.get_by_test_id("no-workflows")).to_have_text(
@@ -418,15 +424,33 @@ async def test_delete_and_rotate_name_the_workflows_that_used_the_key_in_the_las
 
     await open_menu_item(page, "Default", "Rotate")
     rotate = page.get_by_role("dialog", name="Rotate the default key?")
+    grace = rotate.get_by_label("Old key stops working")
     await expect(rotate.get_by_test_id("recent-workflows")).to_have_text(NO_WORKFLOW)
+    await expect(grace).to_have_value("0")  # unused: nothing needs time to move over
     await rotate.get_by_role("button", name="Cancel").click()
 
-    # A use that names no workflow (a script calling the API with the key) names none here.
+    # A use that names no workflow (a script calling the API with the key) names none here,
+    # but the key is in use: the old secret is offered a day's grace.
     [default, _] = await user.keys()
     await service.verify(await user.secret(default["id"]))
     await wait_for(lambda: _has_total(user, default["id"], 1), "the use to be written")
+    await page.reload()
     await open_menu_item(page, "Default", "Rotate")
     await expect(rotate.get_by_test_id("recent-workflows")).to_have_text(NO_WORKFLOW)
+    await expect(grace).to_have_value("86400")
+    await expect(rotate.get_by_role("button", name="Rotate key")).to_have_class(
+        re.compile(r"\bbtn-danger\b")
+    )
+    await rotate.get_by_role("button", name="Cancel").click()
+
+    # Workflows that used it: the rotation's words are about moving them to the new secret.
+    await use_key(service, user, default["id"], "deploy")
+    await open_menu_item(page, "Default", "Rotate")
+    await expect(rotate.get_by_test_id("recent-workflows")).to_contain_text(
+        "These workflows used this key in the last 7 days and must move to the new secret"
+        " before the old one stops working:"
+    )
+    await expect(grace).to_have_value("86400")
 
 
 async def test_the_confirmation_dialogs_stay_usable_while_the_workflows_load(
@@ -493,6 +517,7 @@ async def test_the_run_command_panel_marks_expired_keys_and_shows_the_servers_re
             f"Old CI · {old['maskedKey']} · expired",
         ]
     )
+    await panel.get_by_label("Workflow ID").fill("my-workflow")
     await expect(panel.get_by_test_id("run-command")).to_be_visible()
 
     await choice.select_option(old["id"])

@@ -6,10 +6,13 @@ import { showMessage } from './dom.js';
 /**
  * Wire up a <dialog> holding a <form> with a submit button, a [data-role=cancel] button and a
  * [data-role=error] alert (with an id). `submit(formData, subject)` is awaited: the dialog closes
- * when it resolves, and shows the message when it throws (marking the refused field, if named).
- * Returns `open(subject)`, `subject` being whatever the action is about (e.g. the key).
+ * when it resolves, and shows the message when it throws. A refusal that names a field is shown
+ * under that field (its [data-error-for=<name>] element, if it has one), which is marked invalid
+ * and focused, what the user typed kept; any other failure goes to the dialog's error.
+ * `prepare(dialog, subject)` runs before the dialog opens, `onFailure(failure)` after a refusal
+ * is shown. Returns `open(subject)`, `subject` being whatever the action is about (e.g. the key).
  */
-export function formDialog(dialog, { prepare = () => {}, submit }) {
+export function formDialog(dialog, { prepare = () => {}, submit, onFailure = () => {} }) {
   const form = dialog.querySelector('form');
   const error = dialog.querySelector('[data-role="error"]');
   const submitButton = form.querySelector('[type="submit"]');
@@ -27,22 +30,34 @@ export function formDialog(dialog, { prepare = () => {}, submit }) {
       await submit(new FormData(form), subject);
       dialog.close();
     } catch (failure) {
-      showMessage(error, failure.message);
-      const field = failure.field ? form.elements.namedItem(failure.field) : null;
-      if (field) {
-        field.setAttribute('aria-invalid', 'true');
-        field.setAttribute('aria-errormessage', error.id);
-        field.focus();
-      }
+      showFailure(failure);
+      onFailure(failure);
     } finally {
       submitButton.disabled = false;
       dialog.removeAttribute('aria-busy');
     }
   });
 
+  function showFailure(failure) {
+    const field = failure.field ? form.elements.namedItem(failure.field) : null;
+    const fieldError = failure.field
+      ? form.querySelector(`[data-error-for="${CSS.escape(failure.field)}"]`)
+      : null;
+    const where = field && fieldError ? fieldError : error;
+    showMessage(where, failure.message);
+    if (!field) return;
+    field.setAttribute('aria-invalid', 'true');
+    field.setAttribute('aria-errormessage', where.id);
+    field.focus();
+  }
+
   function clearErrors() {
     showMessage(error, '');
-    for (const field of form.querySelectorAll('[aria-invalid]')) field.removeAttribute('aria-invalid');
+    for (const fieldError of form.querySelectorAll('[data-error-for]')) showMessage(fieldError, '');
+    for (const field of form.querySelectorAll('[aria-invalid]')) {
+      field.removeAttribute('aria-invalid');
+      field.removeAttribute('aria-errormessage');
+    }
   }
 
   return {

@@ -1,5 +1,6 @@
-// The GraphQL documents the page sends. Secrets (`key`) are only ever asked for on an explicit
-// click (reveal, copy); listing, creating and rotating ask for the masked key only.
+// The GraphQL documents the page sends. Secrets (`key`) are only ever asked for to be shown or
+// copied (Reveal, Copy, the new-key step after a create or rotation); listing, creating and
+// rotating ask for the masked key only.
 
 // Plain fields only (no arguments, no resolver of their own): the server answers LIST_KEYS from
 // a prepared plan, about ten times faster than its general executor. `usage` and `usedBy` take
@@ -8,7 +9,7 @@ const KEY_FIELDS = `
   fragment KeyFields on ApiKey {
     id name description maskedKey isDefault createdAt updatedAt lastUsedAt rotatedAt expiresAt
     lastUsedFrom { clientAddress userAgent }
-    revokedAt leak { url source reportedAt }
+    revokedAt leak { url source reportedAt dismissedAt }
   }`;
 
 export const LIST_KEYS = `
@@ -83,6 +84,17 @@ export const DELETE_KEY = `
       ... on UserError { code message }
     }
   }`;
+
+// A leak report's warning, dismissed by its owner (remembered by the server for that report).
+export const DISMISS_LEAK = `
+  mutation DismissLeak($input: DismissLeakInput!) {
+    dismissLeak(input: $input) {
+      __typename
+      ...KeyFields
+      ... on UserError { code message }
+    }
+  }
+  ${KEY_FIELDS}`;
 
 // `command` holds the full key and the server records every read of it as a reveal, so the
 // panel shows `maskedCommand` and asks for `command` only when the user clicks Copy.

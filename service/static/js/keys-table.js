@@ -1,17 +1,26 @@
-// The keys table: one row per key, with reveal/copy, in-place editing and a row menu.
+// The keys table: one row per key (a card on a phone), with reveal/copy and the key's actions.
 // The table only renders and reports what the user asked for; the caller talks to the API.
 
 import { copyText } from './clipboard.js';
 import { flashText, h } from './dom.js';
-import { formatDate, formatDateInPieces, formatExpiry, formatRelative, isExpired } from './format.js';
-import { editInPlace } from './inline-edit.js';
+import { formatDate, formatExpiry, formatRelative, isExpired } from './format.js';
+import {
+  createdCell,
+  descriptionCell,
+  expiresCell,
+  lastUsedCell,
+  nameCell,
+  showExpiry,
+} from './key-cells.js';
+import { actionsOf, inlineActions, rowMenu } from './row-actions.js';
 import { sparkline } from './sparkline.js';
 
 const COLUMNS = 8;
 
 /**
- * `actions` are the caller's: rename(key, name), describe(key, description), rotate(key),
- * remove(key), usage(key), secretOf(key) -> full key, report(error), announce(message).
+ * `actions` are the caller's: edit(key, field), rotate(key), remove(key), usage(key),
+ * secretOf(key) -> full key, copied(key) (its secret is in the clipboard), report(error),
+ * announce(message).
  */
 export function createKeysTable(tbody, actions) {
   // Full keys the user chose to reveal, by key id; kept across re-renders, dropped on "Hide".
@@ -19,7 +28,10 @@ export function createKeysTable(tbody, actions) {
   // Each key's uses per day (the sparklines), by key id: they arrive after the list (a query of
   // their own, see documents.js) and are kept across re-renders.
   const usage = new Map();
+  // Until when a rotated-out secret keeps working, by key id (a rotation with a grace period).
+  const graceUntil = new Map();
   let usageFailed = false; // the usage query failed: keys without usage say so
+  let highlighted = null; // the key just created or rotated
 
   function render(keys) {
     if (keys.length === 0) {
@@ -33,9 +45,12 @@ export function createKeysTable(tbody, actions) {
 
   function row(key) {
     const classes = [
-      key.revokedAt ? 'revoked' : key.leak ? 'leaked' : null,
+      key.revokedAt ? 'revoked' : key.leak && !key.leak.dismissedAt ? 'leaked' : null,
       isExpired(key.expiresAt) ? 'expired' : null,
+      key.id === highlighted ? 'highlighted' : null,
     ].filter(Boolean);
+    const edit = (field) => actions.edit(key, field);
+    const offered = actionsOf(key, actions);
     return h(
       'tr',
       {
@@ -43,102 +58,32 @@ export function createKeysTable(tbody, actions) {
         'data-key-id': key.id,
         class: classes.length ? classes.join(' ') : null,
       },
-      nameCell(key),
-      descriptionCell(key),
+      nameCell(key, edit),
+      descriptionCell(key, edit),
       keyCell(key),
-      h(
-        'td',
-        { class: 'cell-date cell-created', 'data-testid': 'created-at' },
-        h('time', { datetime: key.createdAt, title: key.createdAt }, ...createdAt(key.createdAt)),
-      ),
+      createdCell(key),
       expiresCell(key),
       lastUsedCell(key),
       usageCell(key),
-      h('td', { class: 'cell-actions' }, rowMenu(key)),
+      h(
+        'td',
+        { class: 'cell-actions', 'data-testid': 'actions' },
+        ...rowMenu(key, offered),
+        inlineActions(key, offered),
+      ),
     );
   }
 
-  // "Nov 26, 2026," and "3:48 PM" may go on two lines, never three.
-  function createdAt(iso) {
-    const [date, gap, time] = formatDateInPieces(iso);
-    if (time === undefined) return [date];
-    return [h('span', { class: 'nowrap' }, date), gap, h('span', { class: 'nowrap' }, time)];
-  }
-
-  function nameCell(key) {
-    const cell = h(
-      'th',
-      {
-        scope: 'row',
-        class: 'cell-name editable',
-        tabindex: 0,
-        'data-testid': 'name-cell',
-        title: 'Double-click to rename',
-      },
-      h('span', { class: 'name-text' }, key.name),
-      key.isDefault ? h('span', { class: 'badge', 'data-testid': 'default-badge' }, 'Default') : null,
-      stateBadge(key),
-    );
-    const edit = () =>
-      editInPlace(cell, {
-        value: key.name,
-        label: 'Name',
-        onSave: (name) => actions.rename(key, name),
-        refocus: () => focusCell(key.id, 'name-cell'),
-      });
-    makeEditable(cell, edit);
-    return cell;
-  }
-
-  function descriptionCell(key) {
-    const cell = h(
-      'td',
-      {
-        class: 'cell-description editable',
-        tabindex: 0,
-        'data-testid': 'description-cell',
-        title: 'Double-click to edit the description',
-      },
-      key.description ?? h('span', { class: 'muted', 'aria-label': 'No description' }, '—'),
-    );
-    const edit = () =>
-      editInPlace(cell, {
-        value: key.description ?? '',
-        label: 'Description',
-        multiline: true,
-        onSave: (description) => actions.describe(key, description),
-        refocus: () => focusCell(key.id, 'description-cell'),
-      });
-    makeEditable(cell, edit);
-    return cell;
-  }
-
-  // A revoked key is marked where its name is; a default key that leaked (and got a new
-  // secret) too, until its next rotation.
-  function stateBadge(key) {
-    if (key.revokedAt) {
-      return h('span', { class: 'badge badge-danger', 'data-testid': 'revoked-badge' }, 'Revoked');
-    }
-    if (key.leak) {
-      return h('span', { class: 'badge badge-danger', 'data-testid': 'leaked-badge' }, 'Leaked');
-    }
-    return null;
-  }
-
-  // Double-click is the mouse gesture; Enter or F2 on the focused cell does the same from the
-  // keyboard, so editing never depends on a pointer.
-  function makeEditable(cell, edit) {
-    cell.addEventListener('dblclick', edit);
-    cell.addEventListener('keydown', (event) => {
-      if (event.target === cell && (event.key === 'Enter' || event.key === 'F2')) {
-        event.preventDefault();
-        edit();
-      }
-    });
-  }
-
+  // A revoked key's secret works nowhere: nothing to reveal or copy, only to say so.
   function keyCell(key) {
     const value = h('code', { class: 'key-value', 'data-testid': 'key-value' });
+    const line = h('div', { class: 'key-line' }, value);
+    const cell = h('td', { class: 'cell-key', 'data-label': 'Key' }, line);
+    if (key.revokedAt) {
+      value.textContent = key.maskedKey;
+      cell.append(h('p', { class: 'key-note danger-text small' }, 'Revoked: it no longer works.'));
+      return cell;
+    }
     const reveal = h('button', { type: 'button', class: 'btn btn-ghost btn-small' });
     const copy = h(
       'button',
@@ -150,6 +95,7 @@ export function createKeysTable(tbody, actions) {
       },
       'Copy',
     );
+    line.append(reveal, copy);
 
     function show() {
       const secret = revealed.get(key.id);
@@ -185,6 +131,7 @@ export function createKeysTable(tbody, actions) {
         const secret = revealed.get(key.id) ?? (await actions.secretOf(key));
         await copyText(secret, copy);
         flashText(copy, 'Copied');
+        actions.copied(key);
         actions.announce(`Key “${key.name}” copied to the clipboard.`);
       } catch (error) {
         actions.report(error);
@@ -192,51 +139,33 @@ export function createKeysTable(tbody, actions) {
     });
 
     show();
-    return h('td', { class: 'cell-key' }, h('div', { class: 'key-line' }, value, reveal, copy));
-  }
-
-  // "Never", "in 12 days", or a red "Expired" once past by the browser's clock (`tick` keeps it
-  // true while the page stays open).
-  function expiresCell(key) {
-    if (!key.expiresAt) {
-      return h('td', { class: 'cell-date muted', 'data-testid': 'expires' }, 'Never');
+    const until = graceUntil.get(key.id);
+    if (until !== undefined) {
+      const note = h('p', { class: 'key-note small muted', 'data-testid': 'old-secret' });
+      note.dataset.until = String(until);
+      showGrace(note);
+      cell.append(note);
     }
-    const time = h('time', { datetime: key.expiresAt, 'data-expiry': '' });
-    showExpiry(time);
-    return h('td', { class: 'cell-date', 'data-testid': 'expires' }, time);
+    return cell;
   }
 
-  function showExpiry(time) {
-    const iso = time.getAttribute('datetime');
-    const expired = isExpired(iso);
-    time.textContent = formatExpiry(iso);
-    time.title = `${expired ? 'Expired' : 'Expires'} ${formatDate(iso)}`;
-    time.classList.toggle('expired', expired);
-    time.closest('tr')?.classList.toggle('expired', expired);
-  }
-
-  function lastUsedCell(key) {
-    if (!key.lastUsedAt) {
-      return h('td', { class: 'cell-date muted', 'data-testid': 'last-used' }, 'Never');
+  // "The old key keeps working until Dec 8, 3:48 PM (in 23 hours)"; gone once it has stopped.
+  function showGrace(note) {
+    const until = Number(note.dataset.until);
+    if (until <= Date.now()) {
+      note.textContent = 'The old key has stopped working.';
+      return;
     }
-    const from = key.lastUsedFrom?.clientAddress;
-    return h(
-      'td',
-      { class: 'cell-date', 'data-testid': 'last-used' },
-      h(
-        'time',
-        {
-          datetime: key.lastUsedAt,
-          title: `${formatDate(key.lastUsedAt)}${from ? ` from ${from}` : ''}`,
-          'data-relative': '',
-        },
-        formatRelative(key.lastUsedAt),
-      ),
-    );
+    const iso = new Date(until).toISOString();
+    note.textContent = `The old key keeps working until ${formatDate(iso)} (${formatExpiry(iso)}).`;
   }
 
   function usageCell(key) {
-    const cell = h('td', { class: 'cell-usage', 'data-testid': 'usage' });
+    const cell = h('td', {
+      class: 'cell-usage',
+      'data-testid': 'usage',
+      'data-label': 'Usage (30 days)',
+    });
     fillUsage(cell, key.id);
     return cell;
   }
@@ -268,7 +197,7 @@ export function createKeysTable(tbody, actions) {
   function setUsage(byId) {
     for (const [id, days] of byId) usage.set(id, padded(days));
     for (const [id] of byId) {
-      const cell = tbody.querySelector(`tr[data-key-id="${CSS.escape(id)}"] [data-testid="usage"]`);
+      const cell = rowOf(id)?.querySelector('[data-testid="usage"]');
       if (cell) fillUsage(cell, id);
     }
   }
@@ -277,87 +206,18 @@ export function createKeysTable(tbody, actions) {
   function usageUnavailable() {
     usageFailed = true;
     for (const cell of tbody.querySelectorAll('[data-testid="usage"][aria-busy]')) {
-      const id = cell.closest('tr').getAttribute('data-key-id');
-      fillUsage(cell, id);
+      fillUsage(cell, cell.closest('tr').getAttribute('data-key-id'));
     }
   }
 
-  // A popover menu per row: the browser handles the top layer, Escape and clicks outside; the
-  // arrow keys, Home and End move between its items.
-  function rowMenu(key) {
-    const menuId = `row-menu-${key.id}`;
-    const menu = h('div', {
-      id: menuId,
-      popover: 'auto',
-      role: 'menu',
-      class: 'row-menu',
-      'aria-label': `Actions for ${key.name}`,
-    });
-    const menuItem = (label, danger, run) => {
-      const item = h(
-        'button',
-        { type: 'button', role: 'menuitem', class: danger ? 'menu-item danger' : 'menu-item' },
-        label,
-      );
-      item.addEventListener('click', () => {
-        menu.hidePopover();
-        run(key);
-      });
-      return item;
-    };
-    const items = [
-      menuItem('Usage', false, actions.usage),
-      key.isDefault
-        ? menuItem('Rotate', false, actions.rotate)
-        : menuItem('Delete', true, actions.remove),
-    ];
-    menu.append(...items);
-    const button = h(
-      'button',
-      {
-        type: 'button',
-        class: 'btn-icon',
-        popovertarget: menuId,
-        'aria-haspopup': 'menu',
-        'aria-label': `Actions for ${key.name}`,
-        'data-testid': 'row-menu-button',
-      },
-      '⋮',
-    );
-
-    menu.addEventListener('beforetoggle', (event) => {
-      if (event.newState !== 'open') return;
-      // Anchor the menu's top right corner under the button (a fixed position: it lives in the
-      // top layer, outside the table's scrolling box).
-      const box = button.getBoundingClientRect();
-      menu.style.top = `${box.bottom + 4}px`;
-      menu.style.right = `${Math.max(8, document.documentElement.clientWidth - box.right)}px`;
-    });
-    menu.addEventListener('toggle', (event) => {
-      if (event.newState === 'open') items[0].focus();
-    });
-    menu.addEventListener('keydown', (event) => {
-      const at = items.indexOf(document.activeElement);
-      const next = {
-        ArrowDown: (at + 1) % items.length,
-        ArrowUp: (at - 1 + items.length) % items.length,
-        Home: 0,
-        End: items.length - 1,
-      }[event.key];
-      if (next === undefined) return;
-      event.preventDefault();
-      items[next].focus();
-    });
-    return [button, menu];
-  }
-
-  /** Update "last used" and expiry texts as time passes, without re-rendering (an edit may be
-   * open): a key that expires while the page is open turns "Expired". */
+  /** Update "last used", expiry and grace texts as time passes, without re-rendering: a key
+   * that expires while the page is open turns "Expired". */
   function tick() {
     for (const time of tbody.querySelectorAll('time[data-relative]')) {
       time.textContent = formatRelative(time.getAttribute('datetime'));
     }
     for (const time of tbody.querySelectorAll('time[data-expiry]')) showExpiry(time);
+    for (const note of tbody.querySelectorAll('[data-testid="old-secret"]')) showGrace(note);
   }
 
   /** Forget a revealed key and its usage (deleted; signed out: every key); or only the revealed
@@ -366,20 +226,44 @@ export function createKeysTable(tbody, actions) {
     if (id === undefined) {
       revealed.clear();
       usage.clear();
+      graceUntil.clear();
       usageFailed = false;
+      highlighted = null;
       return;
     }
     revealed.delete(id);
-    if (!secretOnly) usage.delete(id);
+    if (!secretOnly) {
+      usage.delete(id);
+      graceUntil.delete(id);
+    }
   }
 
-  /** Focus a row's cell: after a re-render, the row is a new element. */
-  function focusCell(id, testId) {
-    const cell = tbody.querySelector(`tr[data-key-id="${CSS.escape(id)}"] [data-testid="${testId}"]`);
-    cell?.focus();
+  /** A rotation gave the key's old secret until `until` (ms since the epoch; 0: none). Takes
+   * effect at the next render. */
+  function setGrace(id, until) {
+    if (until > Date.now()) graceUntil.set(id, until);
+    else graceUntil.delete(id);
   }
 
-  return { render, tick, forget, setUsage, usageUnavailable };
+  /** Mark the row of a key just created or rotated (at the next render; null: none). */
+  function highlight(id) {
+    highlighted = id;
+  }
+
+  function rowOf(id) {
+    return tbody.querySelector(`tr[data-key-id="${CSS.escape(id)}"]`);
+  }
+
+  /** Bring a key's row into view and put focus on its name (after a re-render, the row is a new
+   * element). */
+  function focusRow(id, testId = 'name-cell') {
+    const cell = rowOf(id)?.querySelector(`[data-testid="${testId}"]`);
+    if (!cell) return;
+    cell.focus({ preventScroll: true });
+    cell.closest('tr').scrollIntoView({ block: 'nearest' });
+  }
+
+  return { render, tick, forget, setUsage, usageUnavailable, setGrace, highlight, focusRow };
 }
 
 const USAGE_DAYS = 30;

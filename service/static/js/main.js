@@ -1,27 +1,25 @@
-// The Settings -> API Keys page: wires the session, the API, the table, the dialogs and the
+// The Settings -> API keys page: wires the session, the API, the table, the dialogs and the
 // run-command panel together. All state the page shows is `state.keys`, as the API last said.
 
-import { createClient, unwrap, UserError } from './api.js';
-import { closeAllDialogs, formDialog } from './dialogs.js';
-import {
-  CREATE_KEY,
-  DELETE_KEY,
-  KEY_SECRET,
-  KEY_USAGE,
-  LIST_KEYS,
-  ROTATE_KEY,
-  UPDATE_KEY,
-} from './documents.js';
-import { showMessage } from './dom.js';
+import { createClient, unwrap } from './api.js';
+import { copyText } from './clipboard.js';
+import { createCreateDialog } from './create-dialog.js';
+import { closeAllDialogs } from './dialogs.js';
+import { DISMISS_LEAK, KEY_SECRET, KEY_USAGE, LIST_KEYS, UPDATE_KEY } from './documents.js';
+import { flashText } from './dom.js';
+import { createKeyDialogs } from './key-dialogs.js';
+import { createKeyEditor } from './key-editor.js';
 import { createKeysTable } from './keys-table.js';
-import { renderLeaks } from './leaks.js';
+import { createLeakBanners } from './leaks.js';
+import { createNewKeyStep } from './new-key.js';
+import { createNotice } from './notice.js';
 import { createRunCommandPanel } from './run-command.js';
 import { clearToken, loadToken, saveToken, takeTokenFromUrl } from './session.js';
 import { createSignIn } from './signin.js';
-import { cancelRecentWorkflows, createUsageDialog, showRecentWorkflows } from './usage.js';
+import { createUsageDialog } from './usage.js';
 
-// The service's default. The schema does not expose the limit; a KEY_LIMIT_REACHED answer
-// carries the configured one, and replaces this.
+// The service's limit, as the page it serves says (index.html's meta, filled in by the server);
+// a KEY_LIMIT_REACHED answer carries the configured one too, and replaces it.
 const DEFAULT_KEY_LIMIT = 5;
 const SESSION_ENDED = 'Your session has expired or is not valid. Paste a new session token to continue.';
 const GRACE = {
@@ -31,22 +29,28 @@ const GRACE = {
   604800: 'keeps working for 7 days',
 };
 
-const DAY_MS = 24 * 3600 * 1000;
-// The server refuses expiries more than 366 days ahead: the date picker offers days up to 365
-// days ahead, whose end (in the reader's time zone) is within that.
-const MAX_EXPIRY_DAYS = 365;
-
 const byId = (id) => document.getElementById(id);
 
 // Before anything else: the token must not stay in the address bar (or reach history).
 takeTokenFromUrl();
 
-const state = { keys: [], limit: DEFAULT_KEY_LIMIT };
-let statusTimer = null;
+const state = { keys: [], limit: servedLimit() ?? DEFAULT_KEY_LIMIT };
+// The keys whose current secret the user has copied (`${id}@${rotatedAt}`): a leaked default
+// key's warning can be dismissed once its new secret has been copied.
+const copiedSecrets = new Set();
 // Bumped when a session starts or ends: answers that arrive for another one are dropped.
 let session = 0;
 
 const client = createClient({ getToken: loadToken, onUnauthenticated: () => endSession(SESSION_ENDED) });
+
+const notice = createNotice({
+  status: byId('keys-status'),
+  alert: byId('keys-error'),
+  errorBox: byId('keys-error-box'),
+  closeButton: byId('keys-error-close'),
+});
+const announce = (message) => notice.success(message);
+const report = (error) => notice.error(error);
 
 const signIn = createSignIn({
   section: byId('signin'),
@@ -58,16 +62,83 @@ const signIn = createSignIn({
   },
 });
 
+const editKey = createKeyEditor({
+  dialog: byId('edit-dialog'),
+  async save(key, changes) {
+    const data = await client.request(UPDATE_KEY, { input: { id: key.id, ...changes } });
+    replaceKey(unwrap(data.updateApiKey, 'ApiKey'));
+  },
+  saved(key, field) {
+    announce('Saved.');
+    table.focusRow(key.id, field === 'description' ? 'description-cell' : 'name-cell');
+  },
+});
+
+const newKeyStep = createNewKeyStep({
+  dialog: byId('new-key-dialog'),
+  secretOf,
+  copied: markCopied,
+  done(key) {
+    announce(afterNewKey.get(key.id) ?? '');
+    afterNewKey.delete(key.id);
+    table.focusRow(key.id);
+  },
+});
+// What to confirm once the new-key step is done (the dialog hid the page until then).
+const afterNewKey = new Map();
+
+const keyDialogs = createKeyDialogs({
+  rotateDialog: byId('rotate-dialog'),
+  deleteDialog: byId('delete-dialog'),
+  client,
+  rotated(before, after, seconds) {
+    table.forget(before.id, { secretOnly: true }); // a revealed secret is the old one now
+    table.setGrace(after.id, seconds > 0 ? Date.now() + seconds * 1000 : 0);
+    showNewKey(after, 'rotated', `Key “${after.name}” rotated. The old key ${GRACE[seconds] ?? 'expires later'}.`);
+  },
+  deleted(key) {
+    table.forget(key.id);
+    setKeys(state.keys.filter((other) => other.id !== key.id));
+    announce(`Key “${key.name}” deleted.`);
+  },
+});
+
 const table = createKeysTable(byId('keys-body'), {
-  rename: (key, name) => update(key, { name }),
-  // An empty description is no description: the API clears it with null.
-  describe: (key, description) => update(key, { description: description.trim() ? description : null }),
-  rotate: (key) => rotateDialog.open(key),
-  remove: (key) => deleteDialog.open(key),
+  edit: (key, field) => editKey(key, field),
+  rotate: (key) => keyDialogs.rotate(key),
+  remove: (key) => keyDialogs.remove(key),
   usage: (key) => usageDialog.open(key),
   secretOf,
+  copied: markCopied,
   report,
   announce,
+});
+
+const banners = createLeakBanners(byId('leak-banners'), {
+  remove: (key) => keyDialogs.remove(key),
+  async copyNewKey(key, button) {
+    try {
+      await copyText(await secretOf(key), button);
+    } catch (error) {
+      report(error);
+      return false;
+    }
+    flashText(button, 'Copied');
+    markCopied(key);
+    announce(`The new key of “${key.name}” is in the clipboard.`);
+    return true;
+  },
+  async dismiss(key) {
+    try {
+      const data = await client.request(DISMISS_LEAK, { input: { id: key.id } });
+      replaceKey(unwrap(data.dismissLeak, 'ApiKey'));
+      announce(`The warning about “${key.name}” is dismissed.`);
+      table.focusRow(key.id);
+    } catch (error) {
+      report(error);
+    }
+  },
+  copied: (key) => copiedSecrets.has(secretId(key)),
 });
 
 const runPanel = createRunCommandPanel({
@@ -77,6 +148,7 @@ const runPanel = createRunCommandPanel({
   output: byId('run-command'),
   copyButton: byId('run-copy'),
   error: byId('run-error'),
+  hint: byId('run-hint'),
   announce,
 });
 
@@ -86,118 +158,20 @@ const usageDialog = createUsageDialog({
   onUsage: (id, days) => table.setUsage(new Map([[id, days]])),
 });
 
-const createForm = byId('create-dialog').querySelector('form');
-const expiryDateField = byId('create-expires-at-field');
-const expiryDate = byId('create-expires-at');
-byId('create-expiry').addEventListener('change', showExpiryDate);
-
-/** The date field is there only when "On a date" is chosen; its picker offers the days the
- * server accepts (a hint: the server's rule and message are the ones that count). */
-function showExpiryDate() {
-  expiryDateField.hidden = createForm.elements.namedItem('expiry').value !== 'date';
-  expiryDate.min = localDay(Date.now());
-  expiryDate.max = localDay(Date.now() + MAX_EXPIRY_DAYS * DAY_MS);
-}
-
-/** "2026-12-05": the reader's day at `time`, as an <input type="date"> holds it. */
-function localDay(time) {
-  const date = new Date(time);
-  const pad = (n) => String(n).padStart(2, '0');
-  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
-}
-
-/** The create form's expiry as the API takes it: null (never), or an ISO time. A date not
- * picked is refused here, as the server would refuse a missing name: there is nothing to send. */
-function expiryOf(form) {
-  const choice = form.get('expiry');
-  if (choice === 'date') {
-    const day = /^(\d{4})-(\d{2})-(\d{2})$/.exec(form.get('expiresAt') ?? '');
-    if (!day) {
-      throw new UserError({
-        code: 'VALIDATION_FAILED',
-        message: 'Choose the day the key stops working.',
-        field: 'expiresAt',
-      });
-    }
-    // The end of that day in the reader's time zone (not midnight UTC): a key "expiring on
-    // 5 December" works all of 5 December where its owner is, and stops as it ends.
-    const [, year, month, date] = day.map(Number);
-    return new Date(year, month - 1, date, 23, 59, 59).toISOString();
-  }
-  if (choice === 'never') return null;
-  return new Date(Date.now() + Number(choice) * DAY_MS).toISOString(); // "7", "30" or "90" days
-}
-
-const createDialog = formDialog(byId('create-dialog'), {
-  prepare: showExpiryDate,
-  async submit(form) {
-    const description = form.get('description');
-    const data = await client.request(CREATE_KEY, {
-      input: {
-        name: form.get('name'),
-        description: description.trim() ? description : null,
-        expiresAt: expiryOf(form),
-      },
-    });
-    let key;
-    try {
-      key = unwrap(data.createApiKey, 'ApiKey');
-    } catch (refusal) {
-      if (refusal.limit) {
-        state.limit = refusal.limit;
-        renderCount();
-      }
-      // The date field is named `expiresAt`, and marked when the server refuses the date. A
-      // refused 7, 30 or 90 days (only a browser clock far off could cause it) is a radio
-      // group's: the message alone says it.
-      if (refusal.field === 'expiresAt' && form.get('expiry') !== 'date') refusal.field = null;
-      throw refusal;
-    }
+const openCreate = createCreateDialog({
+  dialog: byId('create-dialog'),
+  client,
+  created(key) {
     table.setUsage(new Map([[key.id, []]])); // a new key: no uses yet
-    setKeys([...state.keys, key]);
-    announce(`API key “${key.name}” created.`);
+    showNewKey(key, 'created', `API key “${key.name}” created.`);
+  },
+  limitIs(limit) {
+    state.limit = limit;
+    renderCount();
   },
 });
 
-// The rotate and delete dialogs name the workflows that would fail, asked for as they open;
-// they can be confirmed or cancelled meanwhile.
-for (const dialog of [byId('rotate-dialog'), byId('delete-dialog')]) {
-  dialog.addEventListener('close', () => cancelRecentWorkflows(recentWorkflowsIn(dialog)));
-}
-
-function recentWorkflowsIn(dialog) {
-  return dialog.querySelector('[data-role="workflows"]');
-}
-
-const rotateDialog = formDialog(byId('rotate-dialog'), {
-  prepare(dialog, key) {
-    showRecentWorkflows(recentWorkflowsIn(dialog), client, key);
-  },
-  async submit(form, key) {
-    const seconds = Number(form.get('expireOldKeyInSeconds'));
-    const data = await client.request(ROTATE_KEY, { input: { id: key.id, expireOldKeyInSeconds: seconds } });
-    const rotated = unwrap(data.rotateApiKey, 'ApiKey');
-    table.forget(key.id, { secretOnly: true }); // a revealed secret is the old one now
-    replaceKey(rotated);
-    announce(`Key “${rotated.name}” rotated. The old key ${GRACE[seconds] ?? 'expires later'}.`);
-  },
-});
-
-const deleteDialog = formDialog(byId('delete-dialog'), {
-  prepare(dialog, key) {
-    dialog.querySelector('[data-role="key-name"]').textContent = `“${key.name}”`;
-    showRecentWorkflows(recentWorkflowsIn(dialog), client, key);
-  },
-  async submit(_form, key) {
-    const data = await client.request(DELETE_KEY, { input: { id: key.id } });
-    unwrap(data.deleteApiKey, 'DeletedApiKey');
-    table.forget(key.id);
-    setKeys(state.keys.filter((other) => other.id !== key.id));
-    announce(`Key “${key.name}” deleted.`);
-  },
-});
-
-byId('new-key').addEventListener('click', () => createDialog.open());
+byId('new-key').addEventListener('click', () => openCreate());
 byId('sign-out').addEventListener('click', () => endSession(''));
 // A new `#token=` pasted into the address bar of the open page signs in without a reload.
 window.addEventListener('hashchange', () => {
@@ -218,7 +192,7 @@ async function start() {
   signIn.hide();
   byId('app').hidden = false;
   byId('sign-out').hidden = false;
-  report(null);
+  notice.clear();
   try {
     const data = await client.request(LIST_KEYS);
     setKeys(data.apiKeys);
@@ -248,17 +222,28 @@ function endSession(message) {
   clearToken();
   closeAllDialogs();
   table.forget();
+  copiedSecrets.clear();
   runPanel.clear();
-  state.keys = [];
-  table.render([]);
+  notice.clear();
+  setKeys([]);
   byId('app').hidden = true;
   byId('sign-out').hidden = true;
   signIn.show(message);
 }
 
+/** A key just created or rotated: its row marked, and its full secret shown at once. */
+function showNewKey(key, how, confirmation) {
+  notice.clear(); // what went wrong before is over
+  table.highlight(key.id);
+  if (state.keys.some((other) => other.id === key.id)) replaceKey(key);
+  else setKeys([...state.keys, key]);
+  afterNewKey.set(key.id, confirmation);
+  newKeyStep.open(key, how);
+}
+
 function setKeys(keys) {
   state.keys = keys;
-  renderLeaks(byId('leak-banners'), keys);
+  banners.render(keys);
   table.render(keys);
   renderCount();
   runPanel.setKeys(keys);
@@ -271,23 +256,11 @@ function replaceKey(updated) {
 function renderCount() {
   const { keys, limit } = state;
   byId('keys-count').textContent = `${keys.length} of ${limit} keys`;
-  showMessage(
-    byId('limit-note'),
-    keys.length >= limit
-      ? `You have reached the limit of ${limit} API keys. Delete a key you no longer need to create a new one.`
-      : '',
-  );
-}
-
-async function update(key, changes) {
-  report(null);
-  try {
-    const data = await client.request(UPDATE_KEY, { input: { id: key.id, ...changes } });
-    replaceKey(unwrap(data.updateApiKey, 'ApiKey'));
-    announce('Saved.');
-  } catch (error) {
-    report(error);
-  }
+  const full = keys.length >= limit;
+  const note = byId('limit-note');
+  note.textContent = full ? `You have reached the limit of ${limit} API keys. Delete a key to create a new one.` : '';
+  note.hidden = !full;
+  byId('new-key').disabled = full;
 }
 
 async function secretOf(key) {
@@ -296,18 +269,18 @@ async function secretOf(key) {
   return data.apiKey.key;
 }
 
-/** Show an error above the table; `null` clears it. A lost session has its own message. */
-function report(error) {
-  if (error?.code === 'UNAUTHENTICATED') return;
-  showMessage(byId('keys-error'), error ? error.message : '');
+function secretId(key) {
+  return `${key.id}@${key.rotatedAt ?? key.createdAt}`;
 }
 
-/** A short confirmation, visible and read out by screen readers, that fades after a while. */
-function announce(message) {
-  const status = byId('keys-status');
-  status.textContent = message;
-  clearTimeout(statusTimer);
-  statusTimer = setTimeout(() => {
-    status.textContent = '';
-  }, 6000);
+function markCopied(key) {
+  copiedSecrets.add(secretId(key));
+  banners.render(state.keys); // a leaked default key's warning can now be dismissed
+}
+
+/** The limit the server put in the page it served, if it did (a page served elsewhere has
+ * none). */
+function servedLimit() {
+  const limit = Number(document.querySelector('meta[name="apikeys-key-limit"]')?.content);
+  return Number.isInteger(limit) && limit > 0 ? limit : null;
 }

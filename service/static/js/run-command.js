@@ -8,7 +8,8 @@ import { isExpired } from './format.js';
 
 const TYPING_DELAY_MS = 250;
 
-export function createRunCommandPanel({ client, form, box, output, copyButton, error, announce }) {
+/** `hint` says what to do while there is no workflow ID (the field starts empty). */
+export function createRunCommandPanel({ client, form, box, output, copyButton, error, hint, announce }) {
   const workflowInput = form.elements.namedItem('workflowId');
   const keySelect = form.elements.namedItem('apiKeyId');
   // The variables of the command on screen: Copy asks for exactly that command, in full.
@@ -40,8 +41,9 @@ export function createRunCommandPanel({ client, form, box, output, copyButton, e
     clearTimeout(typingTimer);
     const request = (latestRequest += 1);
     const wanted = variables();
+    hint.hidden = Boolean(wanted.workflowId);
     if (!wanted.workflowId) {
-      show({ failure: 'Enter a workflow ID to see its run command.' });
+      show({}); // nothing to show yet: the hint says what to do
       return;
     }
     if (!wanted.apiKeyId) return; // the keys are not loaded yet
@@ -125,6 +127,8 @@ export function createRunCommandPanel({ client, form, box, output, copyButton, e
       expiredWhenBuilt = '';
       keySelect.replaceChildren();
       show({});
+      workflowInput.value = '';
+      hint.hidden = false;
     },
   };
 }

@@ -6,7 +6,7 @@ import { h, showMessage } from './dom.js';
 import { formatDate, formatRelative, formatUses } from './format.js';
 import { formatDay, sparkline, usageSummary } from './sparkline.js';
 
-const RECENT_DAYS = 7; // the rotate and delete dialogs' window (KEY_RECENT_WORKFLOWS)
+export const RECENT_DAYS = 7; // the rotate and delete dialogs' window (KEY_RECENT_WORKFLOWS)
 
 /** "3 hours ago" (in a sentence: "just now"), with the full date as its tooltip. */
 function when(iso, { inSentence = false } = {}) {
@@ -149,9 +149,11 @@ const pending = new WeakMap();
 
 /**
  * Fill `container` (in the rotate or delete dialog) with the workflows that used `key` in the
- * last 7 days. The dialog stays usable meanwhile: this only informs the decision.
+ * last 7 days, under `warning` (what will happen to them, which depends on the action and the
+ * key's state). `onFound(uses)` gets them. The dialog stays usable meanwhile: this only informs
+ * the decision.
  */
-export async function showRecentWorkflows(container, client, key) {
+export async function showRecentWorkflows(container, client, key, { warning, onFound = () => {} }) {
   const request = {};
   pending.set(container, request);
   container.setAttribute('aria-busy', 'true');
@@ -161,15 +163,30 @@ export async function showRecentWorkflows(container, client, key) {
   let shown;
   try {
     const data = await client.request(KEY_RECENT_WORKFLOWS, { id: key.id });
+    if (pending.get(container) !== request) return;
     shown = data.apiKey
-      ? recentWorkflows(data.apiKey.usedBy)
+      ? recentWorkflows(data.apiKey.usedBy, warning)
       : [h('p', { class: 'muted' }, 'This key no longer exists. Reload the page to see your keys.')];
-  } catch (failure) {
-    shown = [h('p', { class: 'muted' }, `Could not check which workflows use this key: ${failure.message}`)];
+    if (data.apiKey) onFound(data.apiKey.usedBy);
+  } catch {
+    // Why it failed is what the action itself will say if it fails too: one message, not two.
+    shown = [
+      h(
+        'p',
+        { class: 'muted', 'data-role': 'lookup-failure' },
+        'Could not check which workflows used this key.',
+      ),
+    ];
   }
   if (pending.get(container) !== request) return;
   container.replaceChildren(...shown);
   container.removeAttribute('aria-busy');
+}
+
+/** The dialog's action failed and says why: a failed look-up of its workflows need not say
+ * it again. */
+export function dropRecentWorkflowsFailure(container) {
+  container.querySelector('[data-role="lookup-failure"]')?.remove();
 }
 
 /** Forget what `container` waits for (the dialog closed). */
@@ -179,7 +196,7 @@ export function cancelRecentWorkflows(container) {
   container.removeAttribute('aria-busy');
 }
 
-function recentWorkflows(used) {
+function recentWorkflows(used, warning) {
   if (used.length === 0) {
     return [h('p', {}, `No workflow used this key in the last ${RECENT_DAYS} days.`)];
   }
@@ -187,11 +204,7 @@ function recentWorkflows(used) {
     h(
       'div',
       { class: 'notice notice-warning' },
-      h(
-        'p',
-        {},
-        `These workflows used this key in the last ${RECENT_DAYS} days and will fail until they use another key:`,
-      ),
+      h('p', {}, `These workflows used this key in the last ${RECENT_DAYS} days ${warning}:`),
       h(
         'ul',
         { class: 'workflow-list' },
