@@ -39,7 +39,7 @@ from service.domain.limits import (
 from service.domain.records import Leak, NewKey, StoredKey, WorkflowUse
 from service.domain.run_commands import clean_workflow_id
 from service.domain.scope import clean_addresses, clean_workflow_ids
-from service.domain.validation import clean_description, clean_name, name_key
+from service.domain.validation import clean_description, clean_name, name_key, name_taken
 from service.domain.vault import KeyVault
 from service.domain.verdicts import Refusal, unusable
 from service.storage.caches import KeyLists
@@ -126,7 +126,7 @@ class KeyService:
             keys = await self._ensure_default(owner, actor)
             if len(keys) >= self.max_keys:
                 raise KeyLimitReached(self.max_keys)
-            if await owner.name_in_use(key):
+            if name_taken(keys, key):
                 raise NameTaken()
             return await self._insert(
                 owner,
@@ -198,8 +198,8 @@ class KeyService:
                 {"name_key": changes["name_key"]} if "name" in changed else {}
             )
             new_name_key = changes.get("name_key")
-            if isinstance(new_name_key, str) and await owner.name_in_use(
-                new_name_key, except_id=target.id
+            if isinstance(new_name_key, str) and name_taken(
+                owner.keys(), new_name_key, except_id=target.id
             ):
                 raise NameTaken()
             updated = await owner.update(target.id, **changes)
@@ -321,12 +321,13 @@ class KeyService:
         return await self._repo.events(actor.owner_id, limit=limit, before_id=before_id)
 
     async def _ensure_default(self, owner: LockedOwner, actor: Actor) -> Sequence[StoredKey]:
-        keys = await owner.keys()
+        keys = owner.keys()
         if keys:
             return keys
         # Keys only exist beside their default, which cannot be deleted: none means a first visit.
         name = DEFAULT_KEY_NAME
-        return [await self._insert(owner, actor, name, name_key(name), None, is_default=True)]
+        await self._insert(owner, actor, name, name_key(name), None, is_default=True)
+        return owner.keys()
 
     async def _insert(
         self,

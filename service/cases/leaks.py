@@ -44,7 +44,7 @@ class LeakReports:
                 return False
             if match.revoked:
                 return True  # reported before
-            target = next(k for k in await owner.keys() if k.id == match.key_id)
+            target = next(k for k in owner.keys() if k.id == match.key_id)
             now = self._clock()
             leak = Leak(url, source, now)
             if match.retired_until is not None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 
 from service.domain.errors import ValidationFailed
 from service.domain.limits import DESCRIPTION_MAX, NAME_MAX
+from service.domain.records import StoredKey
 from service.domain.text import has_control_characters
 
 
@@ -25,6 +27,11 @@ def name_key(name: str) -> str:
     """Names that differ only in case are the same name. Case folding grows a name at most
     threefold, so a 64-character name's key always fits its 256-character column."""
     return name.casefold()
+
+
+def name_taken(keys: Iterable[StoredKey], key: str, *, except_id: str | None = None) -> bool:
+    """Whether one of `keys` (but `except_id`) already has the name whose key is `key`."""
+    return any(k.id != except_id and name_key(k.name) == key for k in keys)
 
 
 def clean_description(raw: str | None) -> str | None:

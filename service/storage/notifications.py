@@ -107,11 +107,6 @@ async def announce_lists(conn: BaseDBAsyncClient, owner_ids: Sequence[str]) -> N
         await conn.execute_query(_NOTIFY, [KEY_LISTS_CHANNEL, payload])
 
 
-async def announce_change(conn: BaseDBAsyncClient, token: str, key_id: str) -> None:
-    """In the transaction on `conn`: this key changed (delivered on commit, to be acknowledged)."""
-    await conn.execute_query(_NOTIFY, [KEY_CHANGES_CHANNEL, change_payload(token, key_id)])
-
-
 class KeyChangeObserver(Protocol):
     """Hears of keys created, renamed, rotated or deleted, by the transaction identified by
     `token`, and of "last used" times written."""

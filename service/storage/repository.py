@@ -14,17 +14,20 @@ from datetime import date, datetime
 from typing import Any
 
 from tortoise import connections
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from service.domain.audit import Actor, Event, EventKind, RevealedIn
+from service.domain.clock import utcnow
 from service.domain.ids import key_uuid
 from service.domain.records import SecretMatch, StoredKey, WorkflowUse
+from service.storage.change_sql import change_statements
 from service.storage.engines import Engine, database_errors, translated
 from service.storage.lookup import find_by_secret_hash
-from service.storage.models import ApiKey, ApiKeyEvent, ApiKeyUsageDay, Owner
+from service.storage.models import ApiKey, ApiKeyEvent, ApiKeyUsageDay
 from service.storage.notifications import KeyChangeObserver
 from service.storage.owner import LockedOwner
-from service.storage.rows import aware, event, insert_event, required, stored, stored_row
+from service.storage.rows import aware, event, event_values, required, stored, stored_row
 from service.storage.sql import statements
 
 
@@ -32,6 +35,7 @@ class KeyRepository:
     def __init__(self, engine: Engine, observer: KeyChangeObserver | None = None) -> None:
         self._engine = engine
         self._sql = statements(engine)
+        self._change = change_statements(engine)
         self._observer = observer
 
     @translated
@@ -93,9 +97,10 @@ class KeyRepository:
         self, actor: Actor, key: StoredKey, revealed_in: RevealedIn, at: datetime
     ) -> None:
         """A reveal changes nothing else, so its event is written on its own."""
-        await insert_event(
-            None, actor, EventKind.REVEALED, key.id, key.name, at=at, revealed_in=revealed_in
+        values = event_values(
+            actor, EventKind.REVEALED, key.id, key.name, at=at, revealed_in=revealed_in
         )
+        await connections.get(self._engine).execute_query(self._change.insert_event(), values)
 
     @translated
     async def events(self, owner_id: str, *, limit: int, before_id: int | None) -> list[Event]:
@@ -111,25 +116,35 @@ class KeyRepository:
         """Every key stored, of every owner (for operations)."""
         return await ApiKey.all().count()
 
+    async def _lock(self, conn: BaseDBAsyncClient, owner_id: str) -> list[StoredKey]:
+        """Takes the owner's lock; returns their keys, in list order."""
+        if self._engine == "sqlite":
+            await conn.execute_query(self._change.insert_owner, [owner_id, utcnow()])
+        elif not (await conn.execute_query(self._change.lock_owner, [owner_id]))[0]:
+            # A new owner (once per owner): the row is made, then locked like any other.
+            await conn.execute_query(self._change.insert_owner, [owner_id, utcnow()])
+            await conn.execute_query(self._change.lock_owner, [owner_id])
+        _, rows = await conn.execute_query(self._sql.list_keys, [owner_id])
+        return [stored_row(row) for row in rows]
+
     @asynccontextmanager
     async def locked(self, owner_id: str) -> AsyncIterator[LockedOwner]:
         """One transaction holding the owner's lock: changes inside it see no concurrent change.
 
-        PostgreSQL: the owner row is created if missing, then locked with SELECT ... FOR UPDATE.
-        SQLite ignores FOR UPDATE, but the INSERT that opens the transaction takes the database's
-        write lock before anything is read, which serialises writers just the same. Once it
-        commits, every process hears of its changes (see `service.storage.listener`).
+        PostgreSQL: the owner row is locked, and their keys read, in one statement (the row is
+        created first if it is missing). SQLite has no row locks, but the INSERT that opens the
+        transaction takes the database's write lock before anything is read, which serialises
+        writers just the same. Once it commits, every process hears of its changes (see
+        `service.storage.listener`).
         """
         token = self._observer.new_token() if self._observer is not None else uuid.uuid4().hex
         try:
             with database_errors():
-                async with in_transaction() as conn:
-                    await Owner.bulk_create(
-                        [Owner(id=owner_id)], ignore_conflicts=True, using_db=conn
-                    )
-                    await Owner.select_for_update().using_db(conn).get(id=owner_id)
-                    owner = LockedOwner(conn, owner_id, token, self._observer, self._engine)
+                async with in_transaction(self._engine) as conn:
+                    keys = await self._lock(conn, owner_id)
+                    owner = LockedOwner(conn, owner_id, token, self._observer, self._engine, keys)
                     yield owner
+                    await owner.finish()
         except BaseException:
             if self._observer is not None:
                 self._observer.abandoned(token)

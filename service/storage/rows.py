@@ -8,14 +8,10 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from tortoise.backends.base.client import BaseDBAsyncClient
 
 from service.domain.audit import Actor, Event, EventKind, RevealedIn
 from service.domain.records import Leak, StoredKey, UseOrigin
 from service.storage.models import ApiKey, ApiKeyEvent
-
-# Default key first, then oldest first; the id breaks ties between keys made in one instant.
-KEY_ORDER = ("-is_default", "created_at", "id")
 
 
 def stored(row: ApiKey) -> StoredKey:
@@ -76,8 +72,7 @@ def event(row: ApiKeyEvent) -> Event:
     )
 
 
-async def insert_event(
-    conn: BaseDBAsyncClient | None,
+def event_values(
     actor: Actor,
     kind: EventKind,
     key_id: str,
@@ -90,26 +85,26 @@ async def insert_event(
     leak: Leak | None = None,
     key_expires_at: datetime | None = None,
     scope: tuple[tuple[str, ...] | None, tuple[str, ...] | None] = (None, None),
-) -> None:
-    """`scope`: (workflow ids, allowed addresses) recorded with the event."""
-    await ApiKeyEvent.create(
-        using_db=conn,
-        owner_id=actor.owner_id,
-        kind=kind.value,
-        key_id=key_id,
-        key_name=key_name,
-        changed_fields=",".join(changed_fields),
-        grace_seconds=grace_seconds,
-        revealed_in=revealed_in.value if revealed_in else None,
-        client_address=actor.client_address,
-        user_agent=actor.user_agent,
-        occurred_at=at,
-        leak_url=leak.url if leak else None,
-        leak_source=leak.source if leak else None,
-        key_expires_at=key_expires_at,
-        workflow_ids=encoded_list(scope[0]),
-        allowed_addresses=encoded_list(scope[1]),
-    )
+) -> list[Any]:
+    """An audit event's row, in the order of `EVENT_COLUMNS`. `scope`: (workflow ids, allowed
+    addresses) recorded with the event."""
+    return [
+        actor.owner_id,
+        kind.value,
+        key_id,
+        key_name,
+        ",".join(changed_fields),
+        grace_seconds,
+        revealed_in.value if revealed_in else None,
+        actor.client_address,
+        actor.user_agent,
+        at,
+        leak.url if leak else None,
+        leak.source if leak else None,
+        key_expires_at,
+        encoded_list(scope[0]),
+        encoded_list(scope[1]),
+    ]
 
 
 def encoded_list(values: Sequence[str] | None) -> str | None:

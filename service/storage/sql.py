@@ -28,13 +28,43 @@ LIMIT 1
 """
 
 
+# A key row as every hand-written read returns it (`service.storage.rows.stored_row`).
+KEY_COLUMNS = (
+    "id",
+    "owner_id",
+    "name",
+    "description",
+    "is_default",
+    "key_hash",
+    "key_ciphertext",
+    "key_last_four",
+    "created_at",
+    "updated_at",
+    "last_used_at",
+    "rotated_at",
+    "revoked_at",
+    "leak_url",
+    "leak_source",
+    "leak_reported_at",
+    "leak_dismissed_at",
+    "expires_at",
+    "last_used_address",
+    "last_used_user_agent",
+    "workflow_ids",
+    "allowed_addresses",
+)
+# An owner's list: the default key first, then oldest first; the id breaks ties between keys
+# made in one instant.
+KEY_LIST_ORDER = 'ORDER BY k."is_default" DESC, k."created_at" ASC, k."id" ASC'
+
+
+def column_names(columns: tuple[str, ...], prefix: str = "") -> str:
+    return ", ".join(f'{prefix}"{c}"' for c in columns)
+
+
 _LIST_KEYS = (
-    'SELECT "id", "owner_id", "name", "description", "is_default", "key_hash", "key_ciphertext",'
-    ' "key_last_four", "created_at", "updated_at", "last_used_at", "rotated_at", "revoked_at",'
-    ' "leak_url", "leak_source", "leak_reported_at", "leak_dismissed_at", "expires_at",'
-    ' "last_used_address", "last_used_user_agent", "workflow_ids", "allowed_addresses"'
-    ' FROM "api_keys" WHERE "owner_id" = {p}'
-    ' ORDER BY "is_default" DESC, "created_at" ASC, "id" ASC'
+    f'SELECT {column_names(KEY_COLUMNS, "k.")} FROM "api_keys" k'
+    f' WHERE k."owner_id" = {{p}} {KEY_LIST_ORDER}'
 )
 
 

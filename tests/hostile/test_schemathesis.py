@@ -54,7 +54,10 @@ async def schemathesis(
         *("--report-ndjson-path", str(report), "--request-timeout", "30"),
     ]
     process = await asyncio.create_subprocess_exec(
-        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+        *command,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        cwd=report.parent,  # where it keeps its cache
     )
     output, _ = await asyncio.wait_for(process.communicate(), timeout=600)
     assert report.exists(), output.decode()[-3000:]
