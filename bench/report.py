@@ -3,6 +3,7 @@ run's verdict."""
 
 from __future__ import annotations
 
+from bench import write_report
 from bench.logs import LogSummary
 from bench.run import OUR_FLOOR, SCENARIOS, TRACKER_FLUSH_SECONDS, EngineReport
 from bench.seed import VERIFY_MAX_FAILURES
@@ -64,6 +65,8 @@ def engine_table(report: EngineReport, connections: int, threads: int, duration:
             f"{ours_text:>13}{result.bad:>6}{mark_text}"
         )
     lines.extend(_notes(report, with_targets))
+    if report.write_rows is not None:
+        lines += ["", *write_report.write_table(report.write_rows, report.label, with_targets)]
     lines.append("")
     lines.extend(_extras(report))
     return "\n".join(lines)
@@ -100,19 +103,13 @@ def _setup_lines(report: EngineReport) -> list[str]:
         " --http httptools --workers 1 --no-access-log",
         f"data: {report.stored_keys:,} keys stored: {report.list_users} users x 5 keys"
         f" bulk-seeded in {report.seed_seconds:.1f} s, {report.create_delete_users}"
-        " create+delete users whose default key the service created",
+        " users of the write rows whose default key the service created",
         f"machine: 1-min load average {start:.1f} at the start, {end:.1f} at the end{contention}",
     ]
 
 
 def _notes(report: EngineReport, with_targets: bool) -> list[str]:
     lines = []
-    pairs = report.results.get("create+delete")
-    if pairs is not None:
-        lines.append(
-            f"  create+delete: each request is one mutation; {pairs.pairs:,} complete pairs,"
-            f" {pairs.pairs / pairs.seconds if pairs.seconds else 0:,.0f} pairs/s"
-        )
     rounds = [r.rps for r in report.bare_rounds]
     mean = sum(rounds) / len(rounds) if rounds else 0.0
     if mean:
@@ -256,9 +253,8 @@ def problems(report: EngineReport) -> list[str]:
             found.append(f"{report.label} {label}: no requests completed")
         if result.bad:
             found.append(f"{report.label} {label}: {result.bad} bad answers")
-    pairs = report.results.get("create+delete")
-    if pairs is not None and pairs.requests and not pairs.pairs:
-        found.append(f"{report.label} create+delete: no pair completed")
+    if report.write_rows is not None:
+        found.extend(write_report.problems(report.write_rows, report.label))
     if report.writes is not None and (report.writes.failures or not report.writes.verifications):
         found.append(
             f"{report.label} writes: {report.writes.failures} of"
