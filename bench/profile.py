@@ -43,7 +43,10 @@ CATEGORIES = (
 _LOCK_STEP = "owner lock: BEGIN, upsert, FOR UPDATE, COMMIT"
 _LOCK_PARTS = (
     ("owner lock: BEGIN", ("__aenter__", "in_transaction")),
-    ("owner lock: owner row upsert (ORM bulk_create)", ("BulkCreate", "bulk_create")),
+    (
+        "owner lock: owner row upsert (ORM bulk_create)",
+        ("BulkCreate", "bulk_create", "Model.__init__"),
+    ),
     ("owner lock: SELECT ... FOR UPDATE (ORM get)", ("QuerySet", "select_for_update", "get")),
     ("owner lock: COMMIT", ("__aexit__",)),
 )
@@ -217,7 +220,7 @@ def _write_step(frames: list[str]) -> str | None:
 def _lock_part(callees: list[str]) -> str:
     """What the owner's locked transaction was doing: BEGIN, the upsert, the lock, COMMIT."""
     if not callees:
-        return "owner lock: the repository's own code"
+        return "owner lock: the repository's own code"  # its token, its error translation
     callee = callees[0].partition(" (")[0]
     for part, fragments in _LOCK_PARTS:
         if any(fragment in callee for fragment in fragments):

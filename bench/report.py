@@ -44,11 +44,21 @@ def header(wrk_version: str, cpus: int, when: str, duration: int, warmup: int, s
 
 def engine_table(report: EngineReport, connections: int, threads: int, duration: int) -> str:
     lines = [_title(report, connections, threads, duration), *_setup_lines(report), ""]
-    lines.append(
+    with_targets = report.label == TARGETS_ENGINE
+    if report.results:
+        lines.extend(_read_table(report, with_targets))
+    if report.write_rows is not None:
+        lines += ["", *write_report.write_table(report.write_rows, report.label, with_targets)]
+    lines.append("")
+    lines.extend(_extras(report))
+    return "\n".join(lines)
+
+
+def _read_table(report: EngineReport, with_targets: bool) -> list[str]:
+    lines = [
         f"{'scenario':<15}{'req/s':>9}{'p50 ms':>8}{'p99 ms':>8}{'bare req/s':>12}"
         f"{'vs bare':>9}{'target':>10}  {'':<7}{'on our stack':>13}{'bad':>6}"
-    )
-    with_targets = report.label == TARGETS_ENGINE
+    ]
     for name in SCENARIOS:
         if name not in report.results:
             continue
@@ -65,11 +75,7 @@ def engine_table(report: EngineReport, connections: int, threads: int, duration:
             f"{ours_text:>13}{result.bad:>6}{mark_text}"
         )
     lines.extend(_notes(report, with_targets))
-    if report.write_rows is not None:
-        lines += ["", *write_report.write_table(report.write_rows, report.label, with_targets)]
-    lines.append("")
-    lines.extend(_extras(report))
-    return "\n".join(lines)
+    return lines
 
 
 def _title(report: EngineReport, connections: int, threads: int, duration: int) -> str:
@@ -137,9 +143,11 @@ def _notes(report: EngineReport, with_targets: bool) -> list[str]:
 
 
 def _extras(report: EngineReport) -> list[str]:
-    lines = _tracker(report)
-    lines.extend(_writes(report))
-    lines.extend(_scale(report))
+    lines = []
+    if report.results:  # else --writes-only: none of the steps after the read rows ran
+        lines.extend(_tracker(report))
+        lines.extend(_writes(report))
+        lines.extend(_scale(report))
     lines.extend(_rss(report))
     lines.extend(_logs(report))
     for name, summary in report.profiles.items():
@@ -218,7 +226,7 @@ def _rss(report: EngineReport) -> list[str]:
 
 
 def _logs(report: EngineReport) -> list[str]:
-    lines = []
+    lines: list[str] = []
     for role, summary in report.server_logs.items():
         label = "server logs" if not lines else ""
         lines.append(f"{label:<15}{role}: {_log_figures(role, summary, report)}")

@@ -163,11 +163,12 @@ class EngineBench:
         self.step(f"seeding {self.options.list_users} users with 5 keys each")
         self._seed()
         self._main_scenarios()
-        self.report.fresh = self._verify_and_list()
-        self._tracker_cost()
-        self._count_writes()
-        if self.options.scale_keys > self.report.stored_keys:
-            self._scale()
+        if not self.options.writes_only:
+            self.report.fresh = self._verify_and_list()
+            self._tracker_cost()
+            self._count_writes()
+            if self.options.scale_keys > self.report.stored_keys:
+                self._scale()
         self.report.load_average = (start_load, os.getloadavg()[0])
         end_stall = cpu_stall_microseconds()
         if start_stall is not None and end_stall is not None:
@@ -279,9 +280,11 @@ class EngineBench:
                 self.report.bare_rounds.append(result)
                 return result
 
-            self.step(f"bare floor: {self.options.warmup} s warm-up + {seconds} s")
-            before = bare_round(warm_up=True)
-            for name in SCENARIOS:
+            reads = () if self.options.writes_only else SCENARIOS
+            if reads:
+                self.step(f"bare floor: {self.options.warmup} s warm-up + {seconds} s")
+                before = bare_round(warm_up=True)
+            for name in reads:
                 script, _ = payloads[name]
                 self.step(f"{name}: {self.options.warmup} s warm-up + {seconds} s, bare floor")
                 self.report.results[name] = self._measure(
@@ -316,7 +319,12 @@ class EngineBench:
         settle = max(1, self.options.warmup)
         engine = self.db.label.lower()
         # apiKeys before verify: verify's last tracker flush would otherwise land in its profile.
-        for name in ("create+delete", "apiKeys", "verify"):
+        names = (
+            ("create+delete",)
+            if self.options.writes_only
+            else ("create+delete", "apiKeys", "verify")
+        )
+        for name in names:
             self.step(f"profiling the server under {name} ({2 * seconds} s)")
             file_name = name.replace("+", "-")
             svg = directory / f"profile-{engine}-{file_name}.svg"
