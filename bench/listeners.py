@@ -91,6 +91,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=2, help="warm-up seconds per N (2)")
     parser.add_argument("--rounds", type=int, default=1, help="passes over the Ns (1)")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections (32)")
+    parser.add_argument(
+        "--helpers-anywhere",
+        action="store_true",
+        help="leave the helper processes unpinned (both CPUs: more CPU for them, shared with"
+        " the service) instead of on CPU 1 with wrk",
+    )
     parser.add_argument("--postgres-url", default=DEFAULT_ADMIN_URL)
     args = parser.parse_args(argv)
     counts = [int(n) for n in args.listeners.split(",") if n.strip()]
@@ -138,8 +144,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             order = counts if round_number % 2 == 0 else list(reversed(counts))
             for count in order:
                 print(f"  {count} listener(s)", file=sys.stderr, flush=True)
+                helpers_pinned = pin and not args.helpers_anywhere
                 measured.append(
-                    _measure(count, args.hosts, database, server, load, data, workdir, pin)
+                    _measure(count, args.hosts, database, server, load, data, helpers_pinned)
                 )
         print(_table(measured, counts, args, pin, (load_before, os.getloadavg()[0])))
     return 0
@@ -152,10 +159,9 @@ def _measure(
     server: Server,
     load: Load,
     data: Path,
-    workdir: Path,
-    pin: bool,
+    pin_helpers: bool,
 ) -> Measured:
-    with _helpers(database.url, count - 1, hosts, pin) as helpers:
+    with _helpers(database.url, count - 1, hosts, pin_helpers) as helpers:
         _wait_for_listeners(database.url, count)
         database.remove_extra_keys(CD_OWNER_PREFIX)
         if load.warmup:
@@ -343,8 +349,9 @@ def _table(
     pin: bool,
     load_average: tuple[float, float],
 ) -> str:
+    helpers = "the helper processes unpinned" if args.helpers_anywhere else "the helpers on CPU 1"
     pinning = (
-        "service on CPU 0; wrk and the helper processes on CPU 1; PostgreSQL unpinned"
+        f"service on CPU 0; wrk on CPU 1; {helpers}; PostgreSQL unpinned"
         if pin
         else "no CPU pinning (taskset or a second CPU missing)"
     )
