@@ -66,9 +66,11 @@ _READY_SECONDS = 60.0
 class Measured:
     listeners: int
     result: WrkResult
-    service_cpu: float  # CPU seconds per second of the measured run
+    # CPU seconds over the measured run
+    service_cpu: float
     helpers_cpu: float
-    postgres_cpu: float
+    backends_cpu: float  # the PostgreSQL backends serving this run's database
+    postgres_cpu: float  # every postgres process on the machine, other work's too
     machine_busy: float  # share of both CPUs' time not idle
     lag_p99_ms: float  # the helpers' worst p99 event-loop lag
     ack_timeouts: int
@@ -77,6 +79,10 @@ class Measured:
     def pairs_per_second(self) -> float:
         r = self.result
         return r.pairs / r.seconds if r.seconds else 0.0
+
+    def per_change_ms(self, cpu_seconds: float) -> float:
+        """CPU milliseconds per change: a pair is two changes (a creation, a deletion)."""
+        return 1000 * cpu_seconds / (2 * self.result.pairs) if self.result.pairs else 0.0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -170,20 +176,21 @@ def _measure(
         for helper in helpers:
             helper.report()  # the lag from here on
         timeouts = _count_lines(server.log_path, ACK_TIMEOUT_LINE)
-        before = _cpu_now(server.pid, [h.pid for h in helpers])
+        pids = [h.pid for h in helpers]
+        before = _cpu_now(server.pid, pids, database.name)
         result = wrk.run(load, "create_delete.lua", data, load.duration)
-        after = _cpu_now(server.pid, [h.pid for h in helpers])
+        after = _cpu_now(server.pid, pids, database.name)
         lags = [helper.report()["lag_p99_ms"] for helper in helpers]
         timeouts = _count_lines(server.log_path, ACK_TIMEOUT_LINE) - timeouts
-    elapsed = after.at - before.at
     busy = after.busy - before.busy
     total = (after.busy + after.idle) - (before.busy + before.idle)
     return Measured(
         listeners=count,
         result=result,
-        service_cpu=(after.service - before.service) / elapsed,
-        helpers_cpu=(after.helpers - before.helpers) / elapsed,
-        postgres_cpu=(after.postgres - before.postgres) / elapsed,
+        service_cpu=after.service - before.service,
+        helpers_cpu=after.helpers - before.helpers,
+        backends_cpu=after.backends - before.backends,
+        postgres_cpu=after.postgres - before.postgres,
         machine_busy=busy / total if total else 0.0,
         lag_p99_ms=max(lags, default=0.0),
         ack_timeouts=timeouts,
@@ -255,37 +262,46 @@ class _Cpu:
     at: float
     service: float
     helpers: float
+    backends: float
     postgres: float
     busy: float  # both CPUs' time not idle, seconds (from /proc/stat)
     idle: float
 
 
-def _cpu_now(service_pid: int, helper_pids: list[int]) -> _Cpu:
+def _cpu_now(service_pid: int, helper_pids: list[int], database: str) -> _Cpu:
     tick = os.sysconf("SC_CLK_TCK")
     fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     idle = fields[3] + fields[4]  # idle, iowait
+    backends, postgres = _postgres_cpu(database)
     return _Cpu(
         at=time.monotonic(),
         service=cpu_seconds(service_pid),
         helpers=sum(cpu_seconds(pid) for pid in helper_pids),
-        postgres=_postgres_cpu(),
+        backends=backends,
+        postgres=postgres,
         busy=(sum(fields[:8]) - idle) / tick,
         idle=idle / tick,
     )
 
 
-def _postgres_cpu() -> float:
-    """CPU seconds of every `postgres` process on the machine (other databases' too)."""
-    total = 0.0
+def _postgres_cpu(database: str) -> tuple[float, float]:
+    """CPU seconds of the backends serving `database` (PostgreSQL names the database in each
+    backend's process title), and of every `postgres` process on the machine."""
+    ours = total = 0.0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            if (entry / "comm").read_text().strip() == "postgres":
-                total += cpu_seconds(int(entry.name))
+            if (entry / "comm").read_text().strip() != "postgres":
+                continue
+            used = cpu_seconds(int(entry.name))
+            title = (entry / "cmdline").read_bytes().decode(errors="replace")
         except (OSError, ValueError):
-            pass  # a backend that ended meanwhile
-    return total
+            continue  # a backend that ended meanwhile
+        total += used
+        if f" {database} " in title:
+            ours += used
+    return ours, total
 
 
 def _wait_for_listeners(url: str, count: int) -> None:
@@ -362,8 +378,10 @@ def _table(
         f" round(s), helpers: at most {args.hosts} processes)",
         f"1-min load average {load_average[0]:.1f} at the start, {load_average[1]:.1f} at the end",
         "",
+        f"{'':>39}{'CPU ms per change':^27}{'CPU s per s':^18}",
         f"{'N':>4}{'pairs/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'vs N=1':>8}{'service':>9}"
-        f"{'helpers':>9}{'postgres':>10}{'busy':>6}{'lag p99':>9}{'timeouts':>10}{'bad':>5}",
+        f"{'helpers':>9}{'backends':>9}{'helpers':>9}{'postgres':>9}{'busy':>6}{'lag p99':>9}"
+        f"{'timeouts':>10}{'bad':>5}",
     ]
     by_count = {n: [m for m in measured if m.listeners == n] for n in counts}
     base = _mean([m.pairs_per_second for m in by_count.get(1, [])])
@@ -371,12 +389,15 @@ def _table(
         runs = by_count[n]
         rate = _mean([m.pairs_per_second for m in runs])
         ratio = f"{rate / base:.3f}" if base else "-"
+        seconds = sum(m.result.seconds for m in runs)
         lines.append(
             f"{n:>4}{rate:>9.1f}{_mean([m.result.p50_ms for m in runs]):>9.1f}"
             f"{max(m.result.p99_ms for m in runs):>9.1f}{ratio:>8}"
-            f"{_mean([m.service_cpu for m in runs]):>9.2f}"
-            f"{_mean([m.helpers_cpu for m in runs]):>9.2f}"
-            f"{_mean([m.postgres_cpu for m in runs]):>10.2f}"
+            f"{_mean([m.per_change_ms(m.service_cpu) for m in runs]):>9.2f}"
+            f"{_mean([m.per_change_ms(m.helpers_cpu) for m in runs]):>9.2f}"
+            f"{_mean([m.per_change_ms(m.backends_cpu) for m in runs]):>9.2f}"
+            f"{sum(m.helpers_cpu for m in runs) / seconds:>9.2f}"
+            f"{sum(m.postgres_cpu for m in runs) / seconds:>9.2f}"
             f"{100 * _mean([m.machine_busy for m in runs]):>5.0f}%"
             f"{max(m.lag_p99_ms for m in runs):>9.1f}{sum(m.ack_timeouts for m in runs):>10}"
             f"{sum(m.result.bad for m in runs):>5}"
@@ -388,8 +409,10 @@ def _table(
     lines += [
         "  N: listening processes, the service's own included; pairs/s: create+delete pairs"
         " completed per second; p50/p99: wrk's, per request",
-        "  service, helpers, postgres: CPU seconds used per second of the measured run (1.00 is"
-        " one CPU); postgres counts every postgres process on the machine, other work's too",
+        "  CPU ms per change (a pair is two): the service's process, the helpers', and the"
+        " PostgreSQL backends serving this database (the listeners', the pool's)",
+        "  CPU s per s: the helpers' (1.00 is a whole CPU) and every postgres process's on the"
+        " machine (other work's too, and the WAL writer's)",
         "  busy: both CPUs, from /proc/stat; lag p99: the helpers' event loops, how late a 10 ms"
         " sleep woke (p99, the worst helper): high lag means the simulation, not PostgreSQL,"
         " delayed acknowledgements",
