@@ -325,7 +325,10 @@ class Baseline:
         await self.writes.pool.close()
 
     async def setup(self, users: int) -> dict[str, Any]:
-        self.users = [f"bench-base-{n:04d}" for n in range(users)]
+        if users < 1:
+            raise ValueError("at least one user")
+        # The pid too: two baselines on one database (pool sizes compared) never share users.
+        self.users = [f"bench-base-{os.getpid()}-{n:04d}" for n in range(users)]
         for owner in self.users:
             await self.writes.first_visit(owner)
         return {"users": users}
@@ -339,7 +342,8 @@ class Baseline:
         return f"bench-base-new-{os.getpid()}-{self.first_visits:07d}"
 
     def _worker(self, row: str, index: int, tally: Tally) -> Callable[[], Awaitable[None]]:
-        """Task `index`'s loop for `row`: its own users, every `tasks`-th from `index` on."""
+        """Task `index`'s loop for `row`: its own users, every `tasks`-th from `index` on (with
+        fewer users than tasks, some tasks share one)."""
         mine = self.users[index :: self.tasks] or [self.users[index % len(self.users)]]
         writes = self.writes
 
@@ -372,6 +376,8 @@ class Baseline:
     async def load(self, row: str, warmup: float, seconds: float) -> dict[str, Any]:
         if row not in ROWS:
             raise ValueError(f"unknown row {row!r}")
+        if not self.users:
+            raise ValueError("no users yet: send setup first")
         tally = Tally()
         tasks = [asyncio.ensure_future(self._worker(row, i, tally)()) for i in range(self.tasks)]
         try:
@@ -399,6 +405,8 @@ class Baseline:
     async def latency(self, count: int) -> dict[str, Any]:
         """`count` creates and deletes, one at a time, alternating, then `count` first visits:
         each timed alone, with this process's CPU time."""
+        if not self.users:
+            raise ValueError("no users yet: send setup first")
         owner = self.users[0]
         timed: dict[str, list[float]] = {"create": [], "delete": [], "first visit": []}
         cpu = dict.fromkeys(timed, 0.0)
