@@ -45,6 +45,15 @@ TABLES = (
     "api_key_workflow_uses",
 )
 
+# An owner's rows, children first (SQLite enforces no cascade unless told to).
+_REMOVE_OWNERS = (
+    'DELETE FROM "api_key_events" WHERE "owner_id" LIKE $1',
+    'DELETE FROM "retired_secrets" WHERE "api_key_id" IN'
+    ' (SELECT "id" FROM "api_keys" WHERE "owner_id" LIKE $1)',
+    'DELETE FROM "api_keys" WHERE "owner_id" LIKE $1',
+    'DELETE FROM "owners" WHERE "id" LIKE $1',
+)
+
 OwnerRow = tuple[str, datetime]
 KeyRow = tuple[uuid.UUID, str, str, str, str | None, bool, str, bytes, str, datetime, datetime]
 T = TypeVar("T")
@@ -84,6 +93,19 @@ class Database(ABC):
     @abstractmethod
     def settle(self) -> None:
         """Bring a freshly bulk-loaded table to the state a long-lived one is in."""
+
+    @abstractmethod
+    def remove_extra_keys(self, owner_prefix: str) -> int:
+        """Deletes every key but the default of the owners whose id starts with `owner_prefix`:
+        the keys a create+delete run left created but not yet deleted when it stopped (at most
+        one per user and run), which would otherwise add up to the five-key limit. Returns how
+        many. Straight in the database: the service's caches do not hold these users' lists."""
+
+    @abstractmethod
+    def remove_owners(self, owner_prefix: str) -> None:
+        """Deletes the owners whose id starts with `owner_prefix`, their keys and events: the
+        users the write rows made, so that the steps after them find the data they found
+        before."""
 
     @abstractmethod
     def start_counting_writes(self) -> None: ...
@@ -132,6 +154,27 @@ class SqliteDatabase(Database):
     def settle(self) -> None:
         """Nothing to do: SQLite uses the unique indexes for these equality lookups without
         statistics, and the WAL is checkpointed by the next writer."""
+
+    def remove_extra_keys(self, owner_prefix: str) -> int:
+        connection = self._connect()
+        try:
+            with connection:
+                cursor = connection.execute(
+                    'DELETE FROM "api_keys" WHERE "owner_id" LIKE ? AND NOT "is_default"',
+                    (_like_prefix(owner_prefix),),
+                )
+                return cursor.rowcount
+        finally:
+            connection.close()
+
+    def remove_owners(self, owner_prefix: str) -> None:
+        connection = self._connect()
+        try:
+            with connection:
+                for statement in _REMOVE_OWNERS:
+                    connection.execute(statement.replace("$1", "?"), (_like_prefix(owner_prefix),))
+        finally:
+            connection.close()
 
     def start_counting_writes(self) -> None:
         # SQLite keeps no per-table statistics, so triggers count rows as they are written.
@@ -243,6 +286,32 @@ class PostgresDatabase(Database):
 
         _run(settle())
 
+    def remove_extra_keys(self, owner_prefix: str) -> int:
+        async def remove() -> int:
+            connection = await asyncpg.connect(self.url)
+            try:
+                status = await connection.execute(
+                    'DELETE FROM "api_keys" WHERE "owner_id" LIKE $1 AND NOT "is_default"',
+                    _like_prefix(owner_prefix),
+                )
+            finally:
+                await connection.close()
+            return int(status.split()[-1])
+
+        return _run(remove())
+
+    def remove_owners(self, owner_prefix: str) -> None:
+        async def remove() -> None:
+            connection = await asyncpg.connect(self.url)
+            try:
+                async with connection.transaction():
+                    for statement in _REMOVE_OWNERS:
+                        await connection.execute(statement, _like_prefix(owner_prefix))
+            finally:
+                await connection.close()
+
+        _run(remove())
+
     def start_counting_writes(self) -> None:
         self._baseline = self._settled_stats()
 
@@ -280,6 +349,11 @@ class PostgresDatabase(Database):
         finally:
             await connection.close()
         return {row["relname"]: (row[1], row[2], row[3]) for row in rows}
+
+
+def _like_prefix(prefix: str) -> str:
+    assert not any(char in prefix for char in "%_\\"), "a plain prefix, no LIKE wildcards"
+    return prefix + "%"
 
 
 def _insert_sql(table: str, columns: tuple[str, ...]) -> str:

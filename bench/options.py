@@ -25,6 +25,7 @@ class Options:
     repeat: int = 1  # measured runs per scenario; the best (most req/s) is reported
     profile_dir: str | None = None  # where py-spy profiles go; None: no profiling
     smoke: bool = False  # every scenario briefly; the exit code says whether all answered right
+    writes_only: bool = False  # the write rows alone (and the profile under writes)
 
 
 def parse(argv: Sequence[str] | None = None) -> Options:
@@ -61,6 +62,12 @@ def parse(argv: Sequence[str] | None = None) -> Options:
         " if any answer was wrong, non-2xx or a socket error, or a scenario served nothing",
     )
     parser.add_argument(
+        "--writes-only",
+        action="store_true",
+        help="only the write rows beside raw asyncpg, and with --profile only the profile under"
+        " writes: for comparing two versions of the write path (about 4 minutes per engine)",
+    )
+    parser.add_argument(
         "--repeat",
         type=int,
         default=1,
@@ -69,7 +76,8 @@ def parse(argv: Sequence[str] | None = None) -> Options:
     parser.add_argument(
         "--profile",
         metavar="DIR",
-        help="also profile the server with py-spy under verify and apiKeys loads, into DIR",
+        help="also profile the server with py-spy under create+delete, apiKeys and verify"
+        " loads, into DIR",
     )
     parser.add_argument(
         "--postgres-url",
@@ -109,4 +117,5 @@ def parse(argv: Sequence[str] | None = None) -> Options:
         repeat=max(1, args.repeat),
         profile_dir=args.profile,
         smoke=smoke,
+        writes_only=args.writes_only,
     )

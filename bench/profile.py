@@ -1,7 +1,9 @@
 """py-spy profiles of the server under load, and a plain-text summary of where the time goes.
 
 py-spy samples the server's Python stacks (idle time in the event loop is left out), so the
-summary's percentages are shares of the time the server was busy.
+summary's percentages are shares of the time the server was busy. Under writes, each sample is
+also charged to the step of a write it was spent in (`WRITE_STEPS`), with the libraries it was
+spent in within that step.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 
 from bench.processes import LOAD_CPU, pinned
 
+SERVICE_CATEGORY = "the service (service/)"
 # What a sample is charged to: the frame nearest the leaf whose file matches, checked in order.
 CATEGORIES = (
     ("graphql-core validation", "graphql/validation/"),
@@ -32,10 +35,68 @@ CATEGORIES = (
     ("starlette", "starlette/"),
     ("uvicorn", "uvicorn/"),
     ("logging", "logging/"),
-    ("the service (service/)", "service/"),
+    (SERVICE_CATEGORY, "service/"),
     ("ipaddress", "ipaddress.py"),
     ("asyncio + uvloop (the event loop itself)", "asyncio/"),
 )
+# `KeyRepository.locked` split by what it was calling: (part, callee name fragments).
+_LOCK_STEP = "owner lock: BEGIN, upsert, FOR UPDATE, COMMIT"
+_LOCK_PARTS = (
+    ("owner lock: BEGIN", ("__aenter__", "in_transaction")),
+    (
+        "owner lock: owner row upsert (ORM bulk_create)",
+        ("BulkCreate", "bulk_create", "Model.__init__"),
+    ),
+    ("owner lock: SELECT ... FOR UPDATE (ORM get)", ("QuerySet", "select_for_update", "get")),
+    ("owner lock: COMMIT", ("__aexit__",)),
+)
+# The steps of a write (create, rename, rotate, delete, first visit), each named by the
+# service's functions that make it, as (step, function, file): a sample is charged to the
+# step of the frame nearest the leaf that is one of them. So the key row's INSERT is "key row
+# insert" down to asyncpg, and "owner lock" is what `KeyRepository.locked` spends itself: BEGIN,
+# the owner row's upsert and SELECT ... FOR UPDATE, COMMIT. What no step claims is charged to
+# its library (strawberry, uvicorn, ...), as in the summary by library.
+WRITE_STEPS = (
+    ("listener: pg_stat_activity look-up + ack wait", "committed", "service/storage/listener.py"),
+    ("listener: hearing, acknowledging", "_on_change", "service/storage/listener.py"),
+    ("listener: hearing, acknowledging", "_on_ack", "service/storage/listener.py"),
+    ("listener: hearing, acknowledging", "_on_lists", "service/storage/listener.py"),
+    ("listener: hearing, acknowledging", "_keep", "service/storage/listener.py"),
+    ("announce: 2 NOTIFYs", "_changing", "service/storage/owner.py"),
+    ("audit row insert", "insert_event", "service/storage/rows.py"),
+    ("crypto: key generation, HMAC, AES-GCM", "issue", "service/domain/vault.py"),
+    ("key row insert (ORM create)", "insert", "service/storage/owner.py"),
+    ("key row update (ORM get_or_none + save)", "update", "service/storage/owner.py"),
+    ("key row delete (ORM)", "delete", "service/storage/owner.py"),
+    ("retired secret (ORM create + delete)", "retire_secret", "service/storage/owner.py"),
+    ("owner's keys read (ORM)", "keys", "service/storage/owner.py"),
+    ("name check (ORM exists)", "name_in_use", "service/storage/owner.py"),
+    ("first visit's list (raw SQL)", "list_keys", "service/storage/repository.py"),
+    (_LOCK_STEP, "locked", "service/storage/repository.py"),
+    ("rows into records", "stored", "service/storage/rows.py"),
+    ("answer's fields (ApiKey.of, resolvers)", "", "service/graphql/types.py"),
+    ("use case (service/cases/keys.py itself)", "", "service/cases/keys.py"),
+    ("session token (PyJWT)", "authenticate", "service/web/auth.py"),
+    ("request log, metrics", "", "service/observability/"),
+    ("prepared plan (first visit's list)", "", "service/graphql/prepared.py"),
+)
+# Libraries charged within a step, and what no step claims.
+_STEP_LIBRARIES = (
+    ("graphql-core", "graphql/"),
+    ("strawberry", "strawberry/"),
+    ("tortoise", "tortoise/"),
+    ("pypika", "pypika"),
+    ("asyncpg", "asyncpg/"),
+    ("cryptography", "cryptography/"),
+    ("hmac/hashlib", "hmac.py"),
+    ("secrets/random", "random.py"),
+    ("PyJWT", "jwt/"),
+    ("starlette", "starlette/"),
+    ("uvicorn", "uvicorn/"),
+    ("logging", "logging/"),
+    ("asyncio/uvloop", "asyncio/"),
+)
+
 # Frames nearly every sample passes through (entry points, the ASGI and middleware chain): left
 # out of the inclusive list, where they would only crowd out what the requests spend time on.
 SCAFFOLDING = (
@@ -96,18 +157,100 @@ class Summary:
         return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class WriteBreakdown:
+    samples: int
+    steps: list[tuple[str, int, list[tuple[str, int]]]]  # step, samples, its libraries
+
+    def render(self) -> str:
+        def pct(n: int) -> str:
+            return f"{100 * n / self.samples:5.1f}%" if self.samples else "  n/a"
+
+        lines = [
+            f"{self.samples} busy samples by step of a write (nearest the leaf), then by library:"
+        ]
+        for step, count, libraries in self.steps:
+            within = ", ".join(f"{name} {100 * n / count:.0f}%" for name, n in libraries[:4])
+            lines.append(f"  {pct(count)}  {step}" + (f"  ({within})" if within else ""))
+        return "\n".join(lines)
+
+
+def write_breakdown(collapsed: Path) -> WriteBreakdown:
+    """Collapsed stacks -> shares by step of a write (`WRITE_STEPS`), each by library."""
+    steps: Counter[str] = Counter()
+    libraries: dict[str, Counter[str]] = {}
+    total = 0
+    for frames, count in _stacks(collapsed):
+        total += count
+        step = _write_step(frames)
+        library = _library(frames)
+        if step is None:
+            step = f"outside the steps: {library}"
+        steps[step] += count
+        libraries.setdefault(step, Counter())[library] += count
+    return WriteBreakdown(
+        total,
+        [(step, n, libraries[step].most_common()) for step, n in steps.most_common()],
+    )
+
+
+def _stacks(collapsed: Path) -> list[tuple[list[str], int]]:
+    stacks = []
+    for line in collapsed.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if stack and count_text.isdigit():
+            stacks.append((stack.split(";"), int(count_text)))
+    return stacks
+
+
+def _write_step(frames: list[str]) -> str | None:
+    for depth in range(len(frames) - 1, -1, -1):
+        frame = frames[depth]
+        if not _is_service(frame):
+            continue
+        name, _, file = frame.partition(" (")
+        for step, function, marker in WRITE_STEPS:
+            # py-spy names a method by its qualified name on recent Pythons.
+            named = not function or name == function or name.endswith("." + function)
+            if named and marker in file:
+                return _lock_part(frames[depth + 1 :]) if step == _LOCK_STEP else step
+    return None
+
+
+def _lock_part(callees: list[str]) -> str:
+    """What the owner's locked transaction was doing: BEGIN, the upsert, the lock, COMMIT."""
+    if not callees:
+        return "owner lock: the repository's own code"  # its token, its error translation
+    callee = callees[0].partition(" (")[0]
+    for part, fragments in _LOCK_PARTS:
+        if any(fragment in callee for fragment in fragments):
+            return part
+    return _LOCK_STEP
+
+
+def _library(frames: list[str]) -> str:
+    """The library of the frame nearest the leaf that is in one; else the service's own code."""
+    for frame in reversed(frames):
+        if _is_service(frame):
+            return "the service's own code"
+        for name, marker in _STEP_LIBRARIES:
+            if marker in frame:
+                return name
+    return "other"
+
+
+def _is_service(frame: str) -> bool:
+    """A frame of the service's own code (`service/graphql/` is not graphql-core)."""
+    return "service/" in frame and "site-packages" not in frame
+
+
 def summarize(collapsed: Path) -> Summary:
     """Collapsed stacks ("root;...;leaf count" per line) -> shares by library and function."""
     categories: Counter[str] = Counter()
     self_time: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
     total = 0
-    for line in collapsed.read_text().splitlines():
-        stack, _, count_text = line.rpartition(" ")
-        if not stack or not count_text.isdigit():
-            continue
-        count = int(count_text)
-        frames = stack.split(";")
+    for frames, count in _stacks(collapsed):
         total += count
         self_time[frames[-1]] += count
         for frame in set(frames):
@@ -123,6 +266,8 @@ def summarize(collapsed: Path) -> Summary:
 
 def _category(frames: list[str]) -> str:
     for frame in reversed(frames):
+        if _is_service(frame):
+            return SERVICE_CATEGORY
         for name, marker in CATEGORIES:
             if marker in frame:
                 return name

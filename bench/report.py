@@ -3,6 +3,7 @@ run's verdict."""
 
 from __future__ import annotations
 
+from bench import write_report
 from bench.logs import LogSummary
 from bench.run import OUR_FLOOR, SCENARIOS, TRACKER_FLUSH_SECONDS, EngineReport
 from bench.seed import VERIFY_MAX_FAILURES
@@ -43,11 +44,21 @@ def header(wrk_version: str, cpus: int, when: str, duration: int, warmup: int, s
 
 def engine_table(report: EngineReport, connections: int, threads: int, duration: int) -> str:
     lines = [_title(report, connections, threads, duration), *_setup_lines(report), ""]
-    lines.append(
+    with_targets = report.label == TARGETS_ENGINE
+    if report.results:
+        lines.extend(_read_table(report, with_targets))
+    if report.write_rows is not None:
+        lines += ["", *write_report.write_table(report.write_rows, report.label, with_targets)]
+    lines.append("")
+    lines.extend(_extras(report))
+    return "\n".join(lines)
+
+
+def _read_table(report: EngineReport, with_targets: bool) -> list[str]:
+    lines = [
         f"{'scenario':<15}{'req/s':>9}{'p50 ms':>8}{'p99 ms':>8}{'bare req/s':>12}"
         f"{'vs bare':>9}{'target':>10}  {'':<7}{'on our stack':>13}{'bad':>6}"
-    )
-    with_targets = report.label == TARGETS_ENGINE
+    ]
     for name in SCENARIOS:
         if name not in report.results:
             continue
@@ -64,9 +75,7 @@ def engine_table(report: EngineReport, connections: int, threads: int, duration:
             f"{ours_text:>13}{result.bad:>6}{mark_text}"
         )
     lines.extend(_notes(report, with_targets))
-    lines.append("")
-    lines.extend(_extras(report))
-    return "\n".join(lines)
+    return lines
 
 
 def _title(report: EngineReport, connections: int, threads: int, duration: int) -> str:
@@ -100,19 +109,13 @@ def _setup_lines(report: EngineReport) -> list[str]:
         " --http httptools --workers 1 --no-access-log",
         f"data: {report.stored_keys:,} keys stored: {report.list_users} users x 5 keys"
         f" bulk-seeded in {report.seed_seconds:.1f} s, {report.create_delete_users}"
-        " create+delete users whose default key the service created",
+        " users of the write rows whose default key the service created",
         f"machine: 1-min load average {start:.1f} at the start, {end:.1f} at the end{contention}",
     ]
 
 
 def _notes(report: EngineReport, with_targets: bool) -> list[str]:
     lines = []
-    pairs = report.results.get("create+delete")
-    if pairs is not None:
-        lines.append(
-            f"  create+delete: each request is one mutation; {pairs.pairs:,} complete pairs,"
-            f" {pairs.pairs / pairs.seconds if pairs.seconds else 0:,.0f} pairs/s"
-        )
     rounds = [r.rps for r in report.bare_rounds]
     mean = sum(rounds) / len(rounds) if rounds else 0.0
     if mean:
@@ -140,9 +143,11 @@ def _notes(report: EngineReport, with_targets: bool) -> list[str]:
 
 
 def _extras(report: EngineReport) -> list[str]:
-    lines = _tracker(report)
-    lines.extend(_writes(report))
-    lines.extend(_scale(report))
+    lines = []
+    if report.results:  # else --writes-only: none of the steps after the read rows ran
+        lines.extend(_tracker(report))
+        lines.extend(_writes(report))
+        lines.extend(_scale(report))
     lines.extend(_rss(report))
     lines.extend(_logs(report))
     for name, summary in report.profiles.items():
@@ -221,7 +226,7 @@ def _rss(report: EngineReport) -> list[str]:
 
 
 def _logs(report: EngineReport) -> list[str]:
-    lines = []
+    lines: list[str] = []
     for role, summary in report.server_logs.items():
         label = "server logs" if not lines else ""
         lines.append(f"{label:<15}{role}: {_log_figures(role, summary, report)}")
@@ -256,9 +261,8 @@ def problems(report: EngineReport) -> list[str]:
             found.append(f"{report.label} {label}: no requests completed")
         if result.bad:
             found.append(f"{report.label} {label}: {result.bad} bad answers")
-    pairs = report.results.get("create+delete")
-    if pairs is not None and pairs.requests and not pairs.pairs:
-        found.append(f"{report.label} create+delete: no pair completed")
+    if report.write_rows is not None:
+        found.extend(write_report.problems(report.write_rows, report.label))
     if report.writes is not None and (report.writes.failures or not report.writes.verifications):
         found.append(
             f"{report.label} writes: {report.writes.failures} of"

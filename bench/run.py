@@ -25,6 +25,7 @@ from bench.options import Options
 from bench.processes import (
     Server,
     bare_server,
+    cpu_seconds,
     cpu_stall_microseconds,
     migrate,
     service_server,
@@ -39,13 +40,14 @@ from bench.seed import (
     utc_now,
 )
 from bench.serve import SERVER_LINE
+from bench.writes import CD_OWNER_PREFIX, WriteFigures, WriteRows
 from bench.wrk import Load, WrkResult, measure, running, write_data
 
 TRACKER_FLUSH_SECONDS = 5  # the service's default interval, which the benchmark keeps
 # The service's scenarios, in the order they run; "floor (ours)" is the bare floor's route served
 # by the service itself, behind its middleware: the base of the "on our stack" column.
 OUR_FLOOR = "floor (ours)"
-SCENARIOS = (OUR_FLOOR, "stack", "verify", "verify-bad", "dropdown", "apiKeys", "create+delete")
+SCENARIOS = (OUR_FLOOR, "stack", "verify", "verify-bad", "dropdown", "apiKeys")
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,7 @@ class EngineReport:
     writes: WritesFigure | None = None
     scale: ScaleFigure | None = None
     peak_rss_mb: dict[str, float] = field(default_factory=dict)  # service role -> VmHWM
+    write_rows: WriteFigures | None = None
     profiles: dict[str, str] = field(default_factory=dict)  # scenario -> summary
     server_logs: dict[str, logs.LogSummary] = field(default_factory=dict)  # role -> its log
     served: Counter[str] = field(default_factory=Counter)  # role -> requests wrk counted
@@ -155,16 +158,17 @@ class EngineBench:
     def run(self) -> EngineReport:
         start_load = os.getloadavg()[0]
         start_stall, started = cpu_stall_microseconds(), time.monotonic()
-        self._step("migrating")
+        self.step("migrating")
         migrate(self.env)
-        self._step(f"seeding {self.options.list_users} users with 5 keys each")
+        self.step(f"seeding {self.options.list_users} users with 5 keys each")
         self._seed()
         self._main_scenarios()
-        self.report.fresh = self._verify_and_list()
-        self._tracker_cost()
-        self._count_writes()
-        if self.options.scale_keys > self.report.stored_keys:
-            self._scale()
+        if not self.options.writes_only:
+            self.report.fresh = self._verify_and_list()
+            self._tracker_cost()
+            self._count_writes()
+            if self.options.scale_keys > self.report.stored_keys:
+                self._scale()
         self.report.load_average = (start_load, os.getloadavg()[0])
         end_stall = cpu_stall_microseconds()
         if start_stall is not None and end_stall is not None:
@@ -185,7 +189,7 @@ class EngineBench:
         self.db.settle()
 
     @contextmanager
-    def _server(self, role: str, **extra_env: str) -> Iterator[Server]:
+    def server(self, role: str, **extra_env: str) -> Iterator[Server]:
         """A fresh service process for one role; its peak RSS is read just before it is stopped,
         its log summarized just after."""
         server = service_server({**self.env, **extra_env}, self.workdir, role, pin=self.pin)
@@ -210,7 +214,7 @@ class EngineBench:
             server.stop()
             self.report.server_logs["bare floor"] = logs.summarize(server.log_path)
 
-    def _load(self, server: Server) -> Load:
+    def load(self, server: Server) -> Load:
         o = self.options
         return Load(
             server.base_url, o.warmup, o.duration, o.connections, o.threads, self.pin, o.repeat
@@ -225,10 +229,10 @@ class EngineBench:
         self.report.served[role] += result.requests
         return result
 
-    def _data(self, name: str, data: dict[str, object]) -> Path:
+    def data(self, name: str, data: dict[str, object]) -> Path:
         return write_data(self.workdir / f"{name}.lua", data)
 
-    def _step(self, message: str) -> None:
+    def step(self, message: str) -> None:
         if self.progress:
             print(f"  [{self.db.label}] {message}", file=sys.stderr, flush=True)
 
@@ -237,7 +241,7 @@ class EngineBench:
     def _main_scenarios(self) -> None:
         sessions = self.secrets.sessions()
         list_tokens = session_tokens(sessions, [u.owner_id for u in self.users])
-        cd_owners = [f"bench-cd-{n:04d}" for n in range(self.report.create_delete_users)]
+        cd_owners = [f"{CD_OWNER_PREFIX}{n:04d}" for n in range(self.report.create_delete_users)]
         cd_tokens = session_tokens(sessions, cd_owners)
         all_keys = [key for user in self.users for key in user.secrets]
         token = self.secrets.service_token
@@ -249,18 +253,19 @@ class EngineBench:
             "verify-bad": ("requests.lua", scenarios.verify_bad(all_keys, token, key_format)),
             "dropdown": ("requests.lua", scenarios.graphql(list_tokens, scenarios.DROPDOWN_QUERY)),
             "apiKeys": ("requests.lua", scenarios.graphql(list_tokens, self.documents.list_keys)),
-            "create+delete": (
-                "create_delete.lua",
-                scenarios.create_delete(cd_tokens, self.users_per_thread, self.documents),
-            ),
         }
         for name, (_, payload) in payloads.items():
-            self.data_files[name] = self._data(name, payload)
+            self.data_files[name] = self.data(name, payload)
+        # For the profile under writes.
+        self.data_files["create+delete"] = self.data(
+            "create+delete",
+            scenarios.create_delete(cd_tokens, self.users_per_thread, self.documents),
+        )
 
-        with self._server("main") as server, self._bare() as bare:
-            self._check_through_api(server, bare, list_tokens[0], cd_tokens)
+        with self.server("main") as server, self._bare() as bare:
+            holders = self._check_through_api(server, bare, list_tokens[0], cd_tokens)
             self.report.stored_keys = self.db.count_keys()
-            load, bare_load = self._load(server), self._load(bare)
+            load, bare_load = self.load(server), self.load(bare)
             seconds = self.options.duration
 
             def bare_round(warm_up: bool = False) -> WrkResult:
@@ -275,11 +280,13 @@ class EngineBench:
                 self.report.bare_rounds.append(result)
                 return result
 
-            self._step(f"bare floor: {self.options.warmup} s warm-up + {seconds} s")
-            before = bare_round(warm_up=True)
-            for name in SCENARIOS:
+            reads = () if self.options.writes_only else SCENARIOS
+            if reads:
+                self.step(f"bare floor: {self.options.warmup} s warm-up + {seconds} s")
+                before = bare_round(warm_up=True)
+            for name in reads:
                 script, _ = payloads[name]
-                self._step(f"{name}: {self.options.warmup} s warm-up + {seconds} s, bare floor")
+                self.step(f"{name}: {self.options.warmup} s warm-up + {seconds} s, bare floor")
                 self.report.results[name] = self._measure(
                     name, "main", load, script, self.data_files[name]
                 )
@@ -290,6 +297,7 @@ class EngineBench:
                 after = bare_round()
                 self.report.bare_around[name] = (before, after)
                 before = after
+            self.report.write_rows = WriteRows(self, holders).run(server)
             if self.options.profile_dir:
                 self._profile(server, load)
             # Sizes as during the apiKeys load, when verify has filled in lastUsedAt.
@@ -299,8 +307,9 @@ class EngineBench:
             self.report.floor_bytes = len(client.get(bare.base_url, FLOOR_PATH))
 
     def _profile(self, server: Server, load: Load) -> None:
-        """py-spy on the server under a steady apiKeys load, then verify: a flame graph, then
-        collapsed stacks for the printed summary, each over one scenario duration."""
+        """py-spy on the server under a steady load of create+delete pairs, then apiKeys, then
+        verify: a flame graph, then collapsed stacks for the printed summary, each over one
+        scenario duration (under writes, also the breakdown by step of a write)."""
         if not profile.available():
             self.report.profiles["py-spy"] = "not installed (pip install py-spy): skipped"
             return
@@ -309,28 +318,45 @@ class EngineBench:
         seconds = self.options.duration
         settle = max(1, self.options.warmup)
         engine = self.db.label.lower()
-        # apiKeys first: verify's last tracker flush would otherwise land in its profile.
-        for name in ("apiKeys", "verify"):
-            self._step(f"profiling the server under {name} ({2 * seconds} s)")
-            svg = directory / f"profile-{engine}-{name}.svg"
-            raw = directory / f"profile-{engine}-{name}.txt"
+        # apiKeys before verify: verify's last tracker flush would otherwise land in its profile.
+        names = (
+            ("create+delete",)
+            if self.options.writes_only
+            else ("create+delete", "apiKeys", "verify")
+        )
+        for name in names:
+            self.step(f"profiling the server under {name} ({2 * seconds} s)")
+            file_name = name.replace("+", "-")
+            svg = directory / f"profile-{engine}-{file_name}.svg"
+            raw = directory / f"profile-{engine}-{file_name}.txt"
             length = settle + 2 * seconds + 5
-            with running(load, "requests.lua", self.data_files[name], length) as finish:
+            writing = name == "create+delete"
+            if writing:
+                self.db.remove_extra_keys(CD_OWNER_PREFIX)
+            script = "create_delete.lua" if writing else "requests.lua"
+            cpu_before = cpu_seconds(server.pid)
+            with running(load, script, self.data_files[name], length) as finish:
                 time.sleep(settle)
                 profile.record(server.pid, seconds, svg, raw=False, pin=self.pin)
                 profile.record(server.pid, seconds, raw, raw=True, pin=self.pin)
                 result = finish()
-            self.report.profiles[name] = (
-                f"{svg} and {raw}; wrk meanwhile {result.rps:,.0f} req/s"
-                f" ({length} s, under profiling)\n" + profile.summarize(raw).render()
+            cpu = cpu_seconds(server.pid) - cpu_before
+            rate = f"{result.pairs / result.seconds:,.0f} pairs/s, " if writing else ""
+            summary = (
+                f"{svg} and {raw}; wrk meanwhile {rate}{result.rps:,.0f} req/s"
+                f" ({length} s, under profiling), server CPU {1000 * cpu / result.requests:.2f}"
+                " ms per request\n" + profile.summarize(raw).render()
             )
+            if writing:
+                summary += "\n" + profile.write_breakdown(raw).render()
+            self.report.profiles[name] = summary
 
     def _check_through_api(
         self, server: Server, bare: Server, list_token: str, cd_tokens: list[str]
-    ) -> None:
+    ) -> list[scenarios.KeyHolder]:
         """The seeded rows read back through the real service with the page's own list, the
-        floors answering alike, and the create+delete users' default keys made by the service
-        (their first apiKeys call creates one)."""
+        floors answering alike, and the write rows' users' default keys made by the service
+        (their first apiKeys call creates one): returned with their ids."""
         answer, _ = client.graphql(server.base_url, list_token, self.documents.list_keys)
         if len(answer["apiKeys"]) != 5:
             raise client.ClientError("a seeded user does not have 5 keys")
@@ -342,16 +368,20 @@ class EngineBench:
         for base_url in (server.base_url, bare.base_url):
             if client.get(base_url, FLOOR_PATH) != floor_body():
                 raise client.ClientError(f"{base_url}{FLOOR_PATH} is not the floor's body")
+        holders = []
         for token in cd_tokens:
-            client.graphql(server.base_url, token, scenarios.DROPDOWN_QUERY)
+            listed, _ = client.graphql(server.base_url, token, scenarios.DROPDOWN_QUERY)
+            default = next(key for key in listed["apiKeys"] if key["isDefault"])
+            holders.append(scenarios.KeyHolder(token, default["id"]))
+        return holders
 
     def _verify_and_list(self) -> VerifyAndList:
         """apiKeys, then verify, on a fresh server: the baseline of the scale comparison."""
         stored = self.db.count_keys()
-        self._step(f"apiKeys and verify on a fresh server, {stored:,} keys stored")
+        self.step(f"apiKeys and verify on a fresh server, {stored:,} keys stored")
         role = f"{stored:,} keys"
-        with self._server(role) as server:
-            load = self._load(server)
+        with self.server(role) as server:
+            load = self.load(server)
             api_keys = self._measure(
                 f"apiKeys, {role}", role, load, "requests.lua", self.data_files["apiKeys"]
             )
@@ -365,14 +395,14 @@ class EngineBench:
         side (the one not measured waits in its event loop), their rounds interleaved, so that
         a machine getting busier or quieter moves both alike."""
         rounds = 1 if self.options.smoke else 3
-        self._step(f"verify with the tracker and without (record() a no-op), {rounds} rounds each")
+        self.step(f"verify with the tracker and without (record() a no-op), {rounds} rounds each")
         data = self.data_files["verify"]
         measured: dict[str, list[WrkResult]] = {"tracker on": [], "tracker off": []}
         with (
-            self._server("tracker on") as on,
-            self._server("tracker off", BENCH_TRACKER_OFF="1") as off,
+            self.server("tracker on") as on,
+            self.server("tracker off", BENCH_TRACKER_OFF="1") as off,
         ):
-            loads = {"tracker on": self._load(on), "tracker off": self._load(off)}
+            loads = {"tracker on": self.load(on), "tracker off": self.load(off)}
             for n in range(rounds):
                 for role, load in loads.items():
                     label = f"verify, {role}, round {n + 1}"
@@ -385,9 +415,9 @@ class EngineBench:
     def _count_writes(self) -> None:
         keys = [user.secrets[0] for user in self.users][: self.options.writes_keys]
         total = self.options.writes_verifications
-        self._step(f"{total} verifications over {len(keys)} keys, counting database writes")
+        self.step(f"{total} verifications over {len(keys)} keys, counting database writes")
         self.db.start_counting_writes()
-        with self._server("writes") as server:
+        with self.server("writes") as server:
             run = client.verify_exactly(server.base_url, self.secrets.service_token, keys, total)
         self.report.served["writes"] += run.requests
         # Stopped with SIGTERM: the tracker's final flush is in the count.
@@ -397,7 +427,7 @@ class EngineBench:
 
     def _scale(self) -> None:
         filler = self.options.scale_keys - self.db.count_keys()
-        self._step(f"bulk-loading {filler:,} filler keys")
+        self.step(f"bulk-loading {filler:,} filler keys")
         now = utc_now()
         started = time.monotonic()
         self.db.insert(filler_owners(filler, now), filler_keys(filler, now))

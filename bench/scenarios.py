@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bench.bare import FLOOR_PATH
@@ -17,17 +17,20 @@ DROPDOWN_QUERY = '{ apiKeys(usableFor: "daily-report") { id name isDefault } }'
 
 @dataclass(frozen=True)
 class PageDocuments:
-    """The settings page's list, create and delete documents, exactly as the page sends them
-    (read from service/static/js/documents.js: no `key`, so no reveal)."""
+    """The settings page's list and write documents, exactly as the page sends them (read from
+    service/static/js/documents.js: no `key`, so no reveal)."""
 
     list_keys: str
     create_key: str
     delete_key: str
+    update_key: str
+    rotate_key: str
 
     @classmethod
     def read(cls) -> PageDocuments:
-        found = page_documents()
-        return cls(found["LIST_KEYS"], found["CREATE_KEY"], found["DELETE_KEY"])
+        names = ("LIST_KEYS", "CREATE_KEY", "DELETE_KEY", "UPDATE_KEY", "ROTATE_KEY")
+        found = page_documents(required=names)
+        return cls(*(found[name] for name in names))
 
 
 # The gateway passes the end client's address; a handful of them, as from a few clients.
@@ -71,12 +74,7 @@ def graphql(tokens: Sequence[str], query: str) -> dict[str, Any]:
     body = json.dumps({"query": query, "variables": {}})
     return {
         "requests": [
-            {
-                "method": "POST",
-                "path": "/graphql",
-                "headers": {"Authorization": f"Bearer {token}", **_PAGE_HEADERS},
-                "body": body,
-            }
+            {"method": "POST", "path": "/graphql", "headers": _page_headers(token), "body": body}
             for token in tokens
         ],
         # Data, not errors, and at least one key in the list.
@@ -95,6 +93,67 @@ def create_delete(
         ),
         "delete_body": _template(documents.delete_key, {"input": {"id": _PLACEHOLDER}}),
     }
+
+
+@dataclass(frozen=True)
+class KeyHolder:
+    """A user of the write rows: their session token and their default key's id."""
+
+    token: str = field(repr=False)
+    default_key_id: str
+
+
+def rename(holders: Sequence[KeyHolder], documents: PageDocuments) -> dict[str, Any]:
+    """The page's UPDATE_KEY giving each user's default key a new name (bench/lua/rename.lua
+    puts a fresh one in each request)."""
+    return {
+        "requests": [
+            {
+                "headers": _page_headers(holder.token),
+                "body": _template(
+                    documents.update_key,
+                    {"input": {"id": holder.default_key_id, "name": _PLACEHOLDER}},
+                ),
+            }
+            for holder in holders
+        ],
+        "expect": '"updateApiKey":{"__typename":"ApiKey"',
+    }
+
+
+def rotate(holders: Sequence[KeyHolder], documents: PageDocuments) -> dict[str, Any]:
+    """The page's ROTATE_KEY on each user's default key, the old secret ending at once."""
+    return {
+        "requests": [
+            {
+                "method": "POST",
+                "path": "/graphql",
+                "headers": _page_headers(holder.token),
+                "body": json.dumps(
+                    {
+                        "query": documents.rotate_key,
+                        "variables": {"input": {"id": holder.default_key_id}},
+                    }
+                ),
+            }
+            for holder in holders
+        ],
+        "expect": '"rotateApiKey":{"__typename":"ApiKey"',
+    }
+
+
+def first_visit(tokens: Sequence[str], threads: int, documents: PageDocuments) -> dict[str, Any]:
+    """The page's LIST_KEYS, each token a user never seen (bench/lua/first_visit.lua)."""
+    return {
+        "tokens": "\n".join(tokens),
+        "threads": threads,
+        "body": json.dumps({"query": documents.list_keys, "variables": {}}),
+        "expect": '{"data":{"apiKeys":[{"id":',
+    }
+
+
+def _page_headers(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", **_PAGE_HEADERS}
 
 
 def _verify_requests(keys: Sequence[str], service_token: str) -> list[dict[str, Any]]:

@@ -45,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if os.environ.get("BENCH_TRACKER_OFF") == "1":
         UsageTracker.record = _record_nothing  # type: ignore[method-assign]
     service.app.app_from_env = _with_floor(service.app.app_from_env)
-    Config.load = _printing_choices(Config.load)  # type: ignore[method-assign]
+    Config.load = _printing_choices(Config.load)  # type: ignore[method-assign,assignment]
     return cli.main(["serve", "--host", args.host, "--port", str(args.port)])
 
 

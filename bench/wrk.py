@@ -104,8 +104,8 @@ def measure(load: Load, script: str, data: Path, *, warm_up: bool = True) -> Wrk
     `load.repeat` > 1, the one with the most requests/s. Other processes on the machine can only
     slow a run down, so the best of several is the closest to what the service can do."""
     if warm_up and load.warmup:
-        _run(load, script, data, load.warmup)
-    runs = [_run(load, script, data, load.duration) for _ in range(max(1, load.repeat))]
+        run(load, script, data, load.warmup)
+    runs = [run(load, script, data, load.duration) for _ in range(max(1, load.repeat))]
     return max(runs, key=lambda r: r.rps)
 
 
@@ -133,7 +133,8 @@ def running(load: Load, script: str, data: Path, seconds: int) -> Iterator[Calla
             process.communicate()
 
 
-def _run(load: Load, script: str, data: Path, seconds: int) -> WrkResult:
+def run(load: Load, script: str, data: Path, seconds: int) -> WrkResult:
+    """One wrk run of `seconds`, its figures."""
     result = subprocess.run(
         _command(load, script, seconds),
         env=_env(data),
