@@ -52,8 +52,8 @@ class KeyChangeListener:
     - The process that made a change (`committed`) waits until every listening session has
       acknowledged it, or `ack_timeout` has passed, before it answers its client (a session
       that did not acknowledge is logged). Which sessions listen, it knows from its own probes
-      (below); a session that has not answered after a moment is looked for again, in case it
-      has ended.
+      (below); a session that has not answered after `look_again_seconds` is looked for again,
+      in case it has ended, and again at doubling intervals while it stays silent.
     - One task owns the listening connection: it sends the acknowledgements owed (all of them,
       to every writer, in one statement) and, when there are none, a probe every
       `probe_seconds`, which also reads who listens; one round trip at a time, each bounded by
@@ -150,9 +150,11 @@ class KeyChangeListener:
         self._acks.setdefault(token, (set(), asyncio.Event()))
         try:
             async with asyncio.timeout(self._ack_timeout):
-                if not await self._acknowledged(token, await self._listeners(), self._look_again):
-                    # Some session is silent: it may have ended since the view was read.
-                    await self._acknowledged(token, await self._listeners(fresh=True))
+                expected, wait = await self._listeners(), self._look_again
+                while not await self._acknowledged(token, expected, wait):
+                    # Some session is silent: it may have ended (its process killed, say) since
+                    # the view was read. Looked for again less and less often while it stays.
+                    expected, wait = await self._listeners(fresh=True), 2 * wait
         except TimeoutError:
             acked, _ = self._acks[token]
             missing = self._waiting_for.get(token, set()) - acked
@@ -161,19 +163,14 @@ class KeyChangeListener:
             self._acks.pop(token, None)
             self._waiting_for.pop(token, None)
 
-    async def _acknowledged(
-        self, token: str, expected: frozenset[int], within: float | None = None
-    ) -> bool:
+    async def _acknowledged(self, token: str, expected: frozenset[int], within: float) -> bool:
         """Whether every session in `expected` acknowledged `token`, waiting at most `within`
-        seconds (None: as long as the caller's deadline allows)."""
+        seconds."""
         acked, done = self._acks[token]
         self._waiting_for[token] = set(expected)
         if expected <= acked:
             return True
         done.clear()
-        if within is None:
-            await done.wait()
-            return True
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(within):
                 await done.wait()
