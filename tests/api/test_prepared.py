@@ -154,8 +154,12 @@ async def test_the_page_and_the_editor_are_answered_by_plans_identically(
         assert result.served_by_plan, query
         assert result.prepared == result.general
         assert '"maskedKey"' in result.prepared or "maskedKey" not in query
-    # The page's Scope column, as it asks for it.
-    for body in ({"query": documents["KEY_SCOPES"], "operationName": "KeyScopes"},):
+    # The page's Scope column and its run panel's key choice, as it sends them.
+    for body in (
+        {"query": documents["KEY_SCOPES"], "operationName": "KeyScopes"},
+        {"query": documents["USABLE_KEYS"], "variables": {"workflowId": "report"}},
+        {"query": documents["USABLE_KEYS"], "variables": {"workflowId": "elsewhere"}},
+    ):
         result = await twice.compare(body, keys.session)
         assert result.served_by_plan, body
         assert result.prepared == result.general

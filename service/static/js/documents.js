@@ -124,6 +124,13 @@ export const DISMISS_LEAK = `
   }
   ${KEY_FIELDS}`;
 
+// The run panel's key choice for a workflow: only the keys that can run it now (not revoked,
+// not expired, in scope), default first. No `key`: nothing is decrypted.
+export const USABLE_KEYS = `
+  query UsableKeys($workflowId: ID!) {
+    apiKeys(usableFor: $workflowId) { id name isDefault maskedKey }
+  }`;
+
 // `command` holds the full key and the server records every read of it as a reveal, so the
 // panel shows `maskedCommand` and asks for `command` only when the user clicks Copy.
 export const RUN_COMMAND = `

@@ -170,6 +170,7 @@ const runPanel = createRunCommandPanel({
   copyButton: byId('run-copy'),
   error: byId('run-error'),
   hint: byId('run-hint'),
+  keyNote: byId('run-key-note'),
   announce,
 });
 
