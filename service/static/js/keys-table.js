@@ -20,8 +20,8 @@ const COLUMNS = 9;
 
 /**
  * `actions` are the caller's: edit(key, field), restrict(key), rotate(key), remove(key),
- * usage(key), secretOf(key) -> full key, copied(key) (its secret is in the clipboard), report(error),
- * announce(message).
+ * usage(key), secretOf(key) -> full key, copied(key) (its secret is in the clipboard),
+ * report(error), announce(message).
  */
 export function createKeysTable(tbody, actions) {
   // Full keys the user chose to reveal, by key id; kept across re-renders, dropped on "Hide".

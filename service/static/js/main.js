@@ -185,7 +185,8 @@ const openCreate = createCreateDialog({
   client,
   created(key) {
     table.setUsage(new Map([[key.id, []]])); // a new key: no uses yet
-    table.setScopes(new Map([[key.id, UNSCOPED]])); // the form sets no scope: every workflow, anywhere
+    // The form sets no scope: every workflow, anywhere.
+    table.setScopes(new Map([[key.id, UNSCOPED]]));
     showNewKey(key, 'created', `API key “${key.name}” created.`);
   },
   limitIs(limit) {
