@@ -154,6 +154,15 @@ async def test_the_page_and_the_editor_are_answered_by_plans_identically(
         assert result.served_by_plan, query
         assert result.prepared == result.general
         assert '"maskedKey"' in result.prepared or "maskedKey" not in query
+    # The page's Scope column and its run panel's key choice, as it sends them.
+    for body in (
+        {"query": documents["KEY_SCOPES"], "operationName": "KeyScopes"},
+        {"query": documents["USABLE_KEYS"], "variables": {"workflowId": "report"}},
+        {"query": documents["USABLE_KEYS"], "variables": {"workflowId": "elsewhere"}},
+    ):
+        result = await twice.compare(body, keys.session)
+        assert result.served_by_plan, body
+        assert result.prepared == result.general
     # Read with an API key (the CLI), and with an operation name, as the page names it.
     listed = await twice.compare(
         {"query": documents["LIST_KEYS"], "operationName": "ApiKeys"}, keys.api_key

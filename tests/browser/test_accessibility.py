@@ -1,5 +1,5 @@
-"""What axe-core finds on the page (nothing, on the list, the menu and every dialog), and the
-focus ring a keyboard user follows."""
+"""What axe-core finds on the page (nothing, on the list, the menu and every dialog, the Restrict
+dialog at each of its steps), and the focus ring a keyboard user follows."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from playwright.async_api import Page, expect
 
 from tests.browser.axe import Axe
 from tests.browser.support import Service, User, open_page
+from tests.browser.test_restricting_keys import open_restrict
 from tests.browser.test_settings_page import (
     LEAK_URL,
     finish_new_key,
@@ -17,6 +18,7 @@ from tests.browser.test_settings_page import (
     new_key_step,
     open_menu_item,
 )
+from tests.browser.test_usage_page import create_key, use_key
 
 
 async def test_axe_finds_nothing_on_the_list_the_menu_and_every_dialog(
@@ -37,6 +39,7 @@ async def test_axe_finds_nothing_on_the_list_the_menu_and_every_dialog(
 
     dialogs = [
         ("Edit", "CI", "Edit key"),
+        ("Restrict", "CI", "Restrict “CI”"),
         ("Usage", "CI", "Usage of “CI”"),
         ("Delete", "CI", "Delete this key?"),
         ("Delete", "Old laptop", "Delete this key?"),
@@ -64,6 +67,34 @@ async def test_axe_finds_nothing_on_the_list_the_menu_and_every_dialog(
     await axe.check(page, "the new-key step")
     await finish_new_key(page)
     await axe.check(page, "the list with a new key highlighted")
+
+
+async def test_axe_finds_nothing_in_the_restrict_dialog_at_each_step(
+    page: Page, user: User, service: Service, axe: Axe
+) -> None:
+    ci = await create_key(user, "CI")
+    await use_key(service, user, ci["id"], "nightly-report", "deploy", client_address="203.0.113.7")
+    await open_page(page, user)
+    dialog = await open_restrict(page, "CI")
+    await axe.check(page, "the Restrict dialog filled in from the suggestions")
+
+    networks = dialog.get_by_role("radiogroup", name="Networks")
+    await networks.get_by_role("radio", name="Only these").check()
+    await dialog.get_by_label("Addresses and networks").fill("198.51.100.0/24")
+    await dialog.get_by_label("Workflow IDs").fill("deploy")
+    await expect(dialog.get_by_role("button", name="Add nightly-report")).to_be_visible()
+    await expect(dialog.get_by_role("button", name="Add 203.0.113.7")).to_be_visible()
+    await axe.check(page, "the Restrict dialog with suggestions to add")
+
+    await dialog.get_by_role("button", name="Save", exact=True).click()
+    await expect(dialog.get_by_test_id("scope-warning")).not_to_be_empty()
+    await axe.check(page, "the Restrict dialog's warning")
+
+    await dialog.get_by_label("Addresses and networks").fill("example.com")
+    await dialog.get_by_role("button", name="Save", exact=True).click()
+    await dialog.get_by_role("button", name="Save anyway").click()  # nightly-report is left out
+    await expect(dialog.locator("#restrict-addresses-error")).to_be_visible()
+    await axe.check(page, "the Restrict dialog with a refused network")
 
 
 async def test_the_focus_ring_is_solid_and_contrasts_3_to_1(page: Page, user: User) -> None:

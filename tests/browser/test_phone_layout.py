@@ -1,5 +1,5 @@
-"""The settings page on a 390 × 844 phone: each key is a card, nothing scrolls sideways, and
-every action of every key is on screen."""
+"""The settings page on a 390 × 844 phone: each key is a card (its scope among its values),
+nothing scrolls sideways, and every action of every key is on screen, Restrict included."""
 
 from __future__ import annotations
 
@@ -48,9 +48,9 @@ async def test_on_a_phone_every_key_is_a_card_with_its_actions_on_screen(
     assert not outside, f"buttons outside the screen: {outside}"
     # Visible actions, not only a menu: each key's are there without a tap on ⋮.
     for name, actions in (
-        ("Default", ["Edit", "Usage", "Rotate"]),
-        (LONG_NAME, ["Edit", "Usage", "Delete"]),
-        ("Old laptop", ["Edit", "Usage", "Delete"]),
+        ("Default", ["Edit", "Restrict", "Usage", "Rotate"]),
+        (LONG_NAME, ["Edit", "Restrict", "Usage", "Delete"]),
+        ("Old laptop", ["Edit", "Usage", "Delete"]),  # revoked: nothing left to restrict
     ):
         row = key_row(page, name)
         await expect(row.get_by_test_id("row-actions").get_by_role("button")).to_have_text(actions)
@@ -67,7 +67,7 @@ async def test_on_a_phone_every_key_is_a_card_with_its_actions_on_screen(
     clamped = await text.evaluate("element => element.scrollHeight > element.clientHeight + 1")
     assert clamped, "the description is not clamped"
     assert await card.evaluate("row => getComputedStyle(row).display") == "grid"
-    for test_id, label in (("expires", "Expires"), ("last-used", "Last used")):
+    for test_id, label in (("expires", "Expires"), ("last-used", "Last used"), ("scope", "Scope")):
         shown = await card.get_by_test_id(test_id).evaluate(
             "cell => getComputedStyle(cell, '::before').content"
         )
@@ -79,5 +79,14 @@ async def test_on_a_phone_every_key_is_a_card_with_its_actions_on_screen(
     await expect(editor.get_by_role("textbox", name="Name", exact=True)).to_have_value(LONG_NAME)
     await axe.check(page, "the editor on a phone")
     await editor.get_by_role("button", name="Cancel").click()
+
+    # So does Restrict, whose dialog fits the phone's width.
+    await card.get_by_role("button", name=f"Restrict {LONG_NAME}").click()
+    restrict = page.get_by_role("dialog", name=f"Restrict “{LONG_NAME}”")
+    await expect(restrict.get_by_role("radio", name="All workflows")).to_be_checked()
+    box = await restrict.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], box
+    await axe.check(page, "the Restrict dialog on a phone")
+    await restrict.get_by_role("button", name="Cancel").click()
 
     await axe.check(page, "the list on a phone")

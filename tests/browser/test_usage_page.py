@@ -517,9 +517,29 @@ async def test_the_run_command_panel_marks_expired_keys_and_shows_the_servers_re
             f"Old CI · {old['maskedKey']} · expired",
         ]
     )
+    # For a workflow, the API offers only the keys that can run it: not an expired one.
     await panel.get_by_label("Workflow ID").fill("my-workflow")
     await expect(panel.get_by_test_id("run-command")).to_be_visible()
+    await expect(options).to_have_text(
+        [re.compile(r"^Default \(default\) · \S+$"), re.compile(r"^CI · \S+$")]
+    )
 
+    # A key that expires between the list and the command (the list is made to say it still
+    # works): the panel shows what the server says of it.
+    async def still_offered(route: Route) -> None:
+        if "UsableKeys" not in (route.request.post_data or ""):
+            await route.continue_()
+            return
+        answer = await route.fetch()
+        body = await answer.json()
+        body["data"]["apiKeys"].append(
+            {"id": old["id"], "name": "Old CI", "isDefault": False, "maskedKey": old["maskedKey"]}
+        )
+        await route.fulfill(response=answer, json=body)
+
+    await page.route("**/graphql", still_offered)
+    await panel.get_by_label("Workflow ID").fill("my-workflow-2")
+    await expect(options).to_have_count(3)
     await choice.select_option(old["id"])
     await expect(panel.get_by_role("alert")).to_have_text(
         f"Could not build the run command: {error['message']}"

@@ -6,9 +6,10 @@ import { showMessage } from './dom.js';
 /**
  * Wire up a <dialog> holding a <form> with a submit button, a [data-role=cancel] button and a
  * [data-role=error] alert (with an id). `submit(formData, subject)` is awaited: the dialog closes
- * when it resolves, and shows the message when it throws. A refusal that names a field is shown
- * under that field (its [data-error-for=<name>] element, if it has one), which is marked invalid
- * and focused, what the user typed kept; any other failure goes to the dialog's error.
+ * when it resolves (unless it resolves to `false`: a step of its own, such as a warning to
+ * confirm, keeps it open), and shows the message when it throws. A refusal that names a field is
+ * shown under that field (its [data-error-for=<name>] element, if it has one), which is marked
+ * invalid and focused, what the user typed kept; any other failure goes to the dialog's error.
  * `prepare(dialog, subject)` runs before the dialog opens, `onFailure(failure)` after a refusal
  * is shown. Returns `open(subject)`, `subject` being whatever the action is about (e.g. the key).
  */
@@ -27,8 +28,8 @@ export function formDialog(dialog, { prepare = () => {}, submit, onFailure = () 
     dialog.setAttribute('aria-busy', 'true');
     clearErrors();
     try {
-      await submit(new FormData(form), subject);
-      dialog.close();
+      const done = await submit(new FormData(form), subject);
+      if (done !== false) dialog.close();
     } catch (failure) {
       showFailure(failure);
       onFailure(failure);

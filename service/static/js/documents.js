@@ -20,6 +20,31 @@ export const LIST_KEYS = `
 export const KEY_USAGE = `
   query KeyUsage { apiKeys { id usage { date uses } } }`;
 
+// What each key may be used for (the table's Scope column): plain fields, so a prepared plan
+// answers it too, but a document of its own, sent beside KEY_USAGE, so that LIST_KEYS stays
+// the document the benchmarks have always measured (bench/README.md).
+const KEY_SCOPE = `
+  fragment KeyScope on ApiKey { workflowIds allowedAddresses }`;
+
+export const KEY_SCOPES = `
+  query KeyScopes { apiKeys { id ...KeyScope } }
+  ${KEY_SCOPE}`;
+
+// The Restrict dialog, fresh when it opens: the key's scope, the workflows that used it lately
+// (its suggested scope, 30 days), and what a narrower scope would cut off (the last 7 days'
+// workflows, and where its latest use came from).
+export const KEY_SCOPE_DETAILS = `
+  query KeyScopeDetails($id: ID!) {
+    apiKey(id: $id) {
+      id ...KeyScope
+      suggestedWorkflowIds(days: 30)
+      usedBy(days: 7) { workflowId uses lastUsedAt }
+      lastUsedAt
+      lastUsedFrom { clientAddress }
+    }
+  }
+  ${KEY_SCOPE}`;
+
 // The Usage dialog: one key's uses, the workflows that used it and where it was last used from,
 // fresh when the dialog opens.
 export const KEY_USAGE_DETAILS = `
@@ -53,16 +78,19 @@ export const CREATE_KEY = `
   }
   ${KEY_FIELDS}`;
 
+// The editor's and the Restrict dialog's: the answer carries the scope, for the Scope column.
 export const UPDATE_KEY = `
   mutation UpdateApiKey($input: UpdateApiKeyInput!) {
     updateApiKey(input: $input) {
       __typename
       ...KeyFields
+      ...KeyScope
       ... on UserError { code message }
       ... on ValidationError { field }
     }
   }
-  ${KEY_FIELDS}`;
+  ${KEY_FIELDS}
+  ${KEY_SCOPE}`;
 
 export const ROTATE_KEY = `
   mutation RotateApiKey($input: RotateApiKeyInput!) {
@@ -95,6 +123,13 @@ export const DISMISS_LEAK = `
     }
   }
   ${KEY_FIELDS}`;
+
+// The run panel's key choice for a workflow: only the keys that can run it now (not revoked,
+// not expired, in scope), default first. No `key`: nothing is decrypted.
+export const USABLE_KEYS = `
+  query UsableKeys($workflowId: ID!) {
+    apiKeys(usableFor: $workflowId) { id name isDefault maskedKey }
+  }`;
 
 // `command` holds the full key and the server records every read of it as a reveal, so the
 // panel shows `maskedCommand` and asks for `command` only when the user clicks Copy.

@@ -13,14 +13,15 @@ import {
   showExpiry,
 } from './key-cells.js';
 import { actionsOf, inlineActions, rowMenu } from './row-actions.js';
+import { fillScope, scopeCell } from './scope-cell.js';
 import { sparkline } from './sparkline.js';
 
-const COLUMNS = 8;
+const COLUMNS = 9;
 
 /**
- * `actions` are the caller's: edit(key, field), rotate(key), remove(key), usage(key),
- * secretOf(key) -> full key, copied(key) (its secret is in the clipboard), report(error),
- * announce(message).
+ * `actions` are the caller's: edit(key, field), restrict(key), rotate(key), remove(key),
+ * usage(key), secretOf(key) -> full key, copied(key) (its secret is in the clipboard),
+ * report(error), announce(message).
  */
 export function createKeysTable(tbody, actions) {
   // Full keys the user chose to reveal, by key id; kept across re-renders, dropped on "Hide".
@@ -28,6 +29,10 @@ export function createKeysTable(tbody, actions) {
   // Each key's uses per day (the sparklines), by key id: they arrive after the list (a query of
   // their own, see documents.js) and are kept across re-renders.
   const usage = new Map();
+  // Each key's scope (`{ workflowIds, allowedAddresses }`), by key id: like the usage, it
+  // arrives after the list and is kept across re-renders.
+  const scopes = new Map();
+  let scopesFailed = false; // the scopes query failed: keys without a scope say so
   // Until when a rotated-out secret keeps working, by key id (a rotation with a grace period).
   const graceUntil = new Map();
   let usageFailed = false; // the usage query failed: keys without usage say so
@@ -61,6 +66,7 @@ export function createKeysTable(tbody, actions) {
       nameCell(key, edit),
       descriptionCell(key, edit),
       keyCell(key),
+      filledScopeCell(key.id),
       createdCell(key),
       expiresCell(key),
       lastUsedCell(key),
@@ -210,6 +216,29 @@ export function createKeysTable(tbody, actions) {
     }
   }
 
+  function filledScopeCell(id) {
+    const cell = scopeCell();
+    fillScope(cell, scopes.get(id) ?? (scopesFailed ? null : undefined));
+    return cell;
+  }
+
+  /** Fill in the Scope column: `byId` maps key ids to `{ workflowIds, allowedAddresses }`. */
+  function setScopes(byId) {
+    for (const [id, scope] of byId) {
+      scopes.set(id, scope);
+      const cell = rowOf(id)?.querySelector('[data-testid="scope"]');
+      if (cell) fillScope(cell, scope);
+    }
+  }
+
+  /** The scopes query failed: say so in the cells still waiting for theirs. */
+  function scopesUnavailable() {
+    scopesFailed = true;
+    for (const cell of tbody.querySelectorAll('[data-testid="scope"][aria-busy]')) {
+      fillScope(cell, null);
+    }
+  }
+
   /** Update "last used", expiry and grace texts as time passes, without re-rendering: a key
    * that expires while the page is open turns "Expired". */
   function tick() {
@@ -220,12 +249,15 @@ export function createKeysTable(tbody, actions) {
     for (const note of tbody.querySelectorAll('[data-testid="old-secret"]')) showGrace(note);
   }
 
-  /** Forget a revealed key and its usage (deleted; signed out: every key); or only the revealed
-   * secret of a rotated key (`{ secretOnly: true }`): the old secret is gone, the uses stay. */
+  /** Forget a revealed key, its usage and scope (deleted; signed out: every key); or only the
+   * revealed secret of a rotated key (`{ secretOnly: true }`): the old secret is gone, the uses
+   * and the scope stay. */
   function forget(id, { secretOnly = false } = {}) {
     if (id === undefined) {
       revealed.clear();
       usage.clear();
+      scopes.clear();
+      scopesFailed = false;
       graceUntil.clear();
       usageFailed = false;
       highlighted = null;
@@ -234,6 +266,7 @@ export function createKeysTable(tbody, actions) {
     revealed.delete(id);
     if (!secretOnly) {
       usage.delete(id);
+      scopes.delete(id);
       graceUntil.delete(id);
     }
   }
@@ -263,7 +296,20 @@ export function createKeysTable(tbody, actions) {
     cell.closest('tr').scrollIntoView({ block: 'nearest' });
   }
 
-  return { render, tick, forget, setUsage, usageUnavailable, setGrace, highlight, focusRow };
+  return {
+    render,
+    tick,
+    forget,
+    setUsage,
+    usageUnavailable,
+    setScopes,
+    scopesUnavailable,
+    /** The key's scope as last loaded; undefined until it is. */
+    scopeOf: (id) => scopes.get(id),
+    setGrace,
+    highlight,
+    focusRow,
+  };
 }
 
 const USAGE_DAYS = 30;

@@ -5,7 +5,7 @@ import { createClient, unwrap } from './api.js';
 import { copyText } from './clipboard.js';
 import { createCreateDialog } from './create-dialog.js';
 import { closeAllDialogs } from './dialogs.js';
-import { DISMISS_LEAK, KEY_SECRET, KEY_USAGE, LIST_KEYS, UPDATE_KEY } from './documents.js';
+import { DISMISS_LEAK, KEY_SCOPES, KEY_SECRET, KEY_USAGE, LIST_KEYS, UPDATE_KEY } from './documents.js';
 import { flashText } from './dom.js';
 import { createKeyDialogs } from './key-dialogs.js';
 import { createKeyEditor } from './key-editor.js';
@@ -13,7 +13,9 @@ import { createKeysTable } from './keys-table.js';
 import { createLeakBanners } from './leaks.js';
 import { createNewKeyStep } from './new-key.js';
 import { createNotice } from './notice.js';
+import { createRestrictDialog } from './restrict-dialog.js';
 import { createRunCommandPanel } from './run-command.js';
+import { networksText, workflowsText } from './scope-cell.js';
 import { clearToken, loadToken, saveToken, takeTokenFromUrl } from './session.js';
 import { createSignIn } from './signin.js';
 import { createUsageDialog } from './usage.js';
@@ -28,6 +30,8 @@ const GRACE = {
   86400: 'keeps working for 1 day',
   604800: 'keeps working for 7 days',
 };
+
+const UNSCOPED = { workflowIds: null, allowedAddresses: null };
 
 const byId = (id) => document.getElementById(id);
 
@@ -66,7 +70,9 @@ const editKey = createKeyEditor({
   dialog: byId('edit-dialog'),
   async save(key, changes) {
     const data = await client.request(UPDATE_KEY, { input: { id: key.id, ...changes } });
-    replaceKey(unwrap(data.updateApiKey, 'ApiKey'));
+    const updated = unwrap(data.updateApiKey, 'ApiKey');
+    table.setScopes(new Map([[updated.id, scopeOf(updated)]]));
+    replaceKey(updated);
   },
   saved(key, field) {
     announce('Saved.');
@@ -103,8 +109,23 @@ const keyDialogs = createKeyDialogs({
   },
 });
 
+const restrictKey = createRestrictDialog({
+  dialog: byId('restrict-dialog'),
+  client,
+  knownScope: (id) => table.scopeOf(id),
+  saved(key) {
+    const scope = scopeOf(key);
+    table.setScopes(new Map([[key.id, scope]]));
+    replaceKey(key);
+    const what = `${workflowsText(scope.workflowIds)}, ${networksText(scope.allowedAddresses)}`;
+    announce(`Scope of “${key.name}” saved: ${what.toLowerCase()}.`);
+    table.focusRow(key.id);
+  },
+});
+
 const table = createKeysTable(byId('keys-body'), {
   edit: (key, field) => editKey(key, field),
+  restrict: (key) => restrictKey(key),
   rotate: (key) => keyDialogs.rotate(key),
   remove: (key) => keyDialogs.remove(key),
   usage: (key) => usageDialog.open(key),
@@ -149,6 +170,7 @@ const runPanel = createRunCommandPanel({
   copyButton: byId('run-copy'),
   error: byId('run-error'),
   hint: byId('run-hint'),
+  keyNote: byId('run-key-note'),
   announce,
 });
 
@@ -163,6 +185,8 @@ const openCreate = createCreateDialog({
   client,
   created(key) {
     table.setUsage(new Map([[key.id, []]])); // a new key: no uses yet
+    // The form sets no scope: every workflow, anywhere.
+    table.setScopes(new Map([[key.id, UNSCOPED]]));
     showNewKey(key, 'created', `API key “${key.name}” created.`);
   },
   limitIs(limit) {
@@ -201,6 +225,7 @@ async function start() {
     return;
   }
   loadUsage(current);
+  loadScopes(current);
 }
 
 /** The sparklines, once the list is on screen: a query of its own, so that the list's stays
@@ -214,6 +239,24 @@ async function loadUsage(current) {
     // The table works without its sparklines: they say they could not be loaded.
     if (current === session) table.usageUnavailable();
   }
+}
+
+/** The Scope column, once the list is on screen: like the sparklines, a query of its own (see
+ * documents.js). */
+async function loadScopes(current) {
+  try {
+    const data = await client.request(KEY_SCOPES);
+    if (current !== session) return;
+    table.setScopes(new Map(data.apiKeys.map((key) => [key.id, scopeOf(key)])));
+  } catch {
+    // The table works without the column: its cells say it could not be loaded, and the
+    // Restrict dialog looks the scope up again when it opens.
+    if (current === session) table.scopesUnavailable();
+  }
+}
+
+function scopeOf(key) {
+  return { workflowIds: key.workflowIds, allowedAddresses: key.allowedAddresses };
 }
 
 /** Forget the session and everything shown with it, and ask for a token. */

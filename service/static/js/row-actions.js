@@ -3,20 +3,24 @@
 // tap too many). styles.css shows one or the other; both call the same actions.
 
 import { h } from './dom.js';
+import { isExpired } from './format.js';
 
 /**
- * The actions a key offers: every key can be edited and its usage seen; the default key can be
- * rotated (a leaked one too: that clears its report), any other key deleted (a revoked one too:
- * it only takes a place among the five).
+ * The actions a key offers: every key can be edited and its usage seen; one that still works can
+ * be restricted (a revoked or expired key never works again: there is nothing left to narrow);
+ * the default key can be rotated (a leaked one too: that clears its report), any other key
+ * deleted (a revoked one too: it only takes a place among the five).
  */
 export function actionsOf(key, actions) {
+  const works = !key.revokedAt && !isExpired(key.expiresAt);
   return [
     { label: 'Edit', run: () => actions.edit(key, 'name') },
+    works ? { label: 'Restrict', run: () => actions.restrict(key) } : null,
     { label: 'Usage', run: () => actions.usage(key) },
     key.isDefault
       ? { label: 'Rotate', run: () => actions.rotate(key) }
       : { label: 'Delete', danger: true, run: () => actions.remove(key) },
-  ];
+  ].filter(Boolean);
 }
 
 /** The ⋮ button and its menu. The browser handles the top layer, Escape and clicks outside; the

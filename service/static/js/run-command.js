@@ -1,33 +1,39 @@
 // The workflow editor's "Run command" panel: the command that runs a workflow with one of the
-// user's keys. The screen shows the masked command; Copy puts the real one in the clipboard.
+// user's keys, chosen among those that can run it (run-keys.js). The screen shows the masked
+// command; Copy puts the real one in the clipboard.
 
 import { copyText } from './clipboard.js';
-import { flashText, h, showMessage } from './dom.js';
-import { RUN_COMMAND, RUN_COMMAND_SECRET } from './documents.js';
-import { isExpired } from './format.js';
+import { flashText, showMessage } from './dom.js';
+import { RUN_COMMAND, RUN_COMMAND_SECRET, USABLE_KEYS } from './documents.js';
+import { createKeyChoice } from './run-keys.js';
 
 const TYPING_DELAY_MS = 250;
 
-/** `hint` says what to do while there is no workflow ID (the field starts empty). */
-export function createRunCommandPanel({ client, form, box, output, copyButton, error, hint, announce }) {
+/** `hint` says what to do while there is no workflow ID (the field starts empty); `keyNote`
+ * says why the key choice changed by itself (run-keys.js). */
+export function createRunCommandPanel({
+  client,
+  form,
+  box,
+  output,
+  copyButton,
+  error,
+  hint,
+  keyNote,
+  announce,
+}) {
   const workflowInput = form.elements.namedItem('workflowId');
   const keySelect = form.elements.namedItem('apiKeyId');
+  const choice = createKeyChoice(keySelect, keyNote);
   // The variables of the command on screen: Copy asks for exactly that command, in full.
   let shown = null;
   // Answers can arrive out of order while the user types; only the latest request counts.
   let latestRequest = 0;
   let typingTimer = null;
-  // The keys offered, and which of them had expired when the choice was built.
-  let offered = [];
+  // The keys the API said can run a workflow, `{ workflowId, keys }`: asked again when the
+  // workflow ID or the user's keys change, not when only the method or the key chosen does.
+  let usable = null;
   let expiredWhenBuilt = '';
-
-  function variables() {
-    return {
-      workflowId: workflowInput.value.trim(),
-      method: form.elements.namedItem('method').value,
-      apiKeyId: keySelect.value || null,
-    };
-  }
 
   function show({ masked = null, shownFor = null, failure = '' }) {
     output.textContent = masked ?? '';
@@ -40,15 +46,30 @@ export function createRunCommandPanel({ client, form, box, output, copyButton, e
   async function refresh() {
     clearTimeout(typingTimer);
     const request = (latestRequest += 1);
-    const wanted = variables();
-    hint.hidden = Boolean(wanted.workflowId);
-    if (!wanted.workflowId) {
+    const workflowId = workflowInput.value.trim();
+    hint.hidden = Boolean(workflowId);
+    if (!workflowId) {
+      choice.offerAll();
       show({}); // nothing to show yet: the hint says what to do
       return;
     }
-    if (!wanted.apiKeyId) return; // the keys are not loaded yet
     output.setAttribute('aria-busy', 'true');
     try {
+      if (usable?.workflowId !== workflowId) {
+        const data = await client.request(USABLE_KEYS, { workflowId });
+        if (request !== latestRequest) return;
+        usable = { workflowId, keys: data.apiKeys };
+      }
+      choice.offerFor(workflowId, usable.keys);
+      if (!keySelect.value) {
+        show({}); // no key can run it: the key's note says so
+        return;
+      }
+      const wanted = {
+        workflowId,
+        method: form.elements.namedItem('method').value,
+        apiKeyId: keySelect.value,
+      };
       const data = await client.request(RUN_COMMAND, wanted);
       if (request !== latestRequest) return;
       show({ masked: data.workflowRunCommand.maskedCommand, shownFor: wanted });
@@ -82,50 +103,30 @@ export function createRunCommandPanel({ client, form, box, output, copyButton, e
     }
   });
 
-  function option(key) {
-    const expired = isExpired(key.expiresAt);
-    return h(
-      'option',
-      { value: key.id, class: expired ? 'expired' : null },
-      `${key.name}${key.isDefault ? ' (default)' : ''} · ${key.maskedKey}${expired ? ' · expired' : ''}`,
-    );
-  }
-
-  function expiredIds(keys) {
-    return keys
-      .filter((key) => isExpired(key.expiresAt))
-      .map((key) => key.id)
-      .join(' ');
-  }
-
-  /** The user's keys changed: rebuild the choice (keeping the selection) and the command.
-   * Revoked keys are left out: they no longer run anything. Expired keys are offered, marked:
-   * chosen, the panel says what the server says of them. */
-  function setKeys(allKeys) {
-    const keys = allKeys.filter((key) => !key.revokedAt);
-    offered = keys;
-    expiredWhenBuilt = expiredIds(keys);
-    const usable = keys.filter((key) => !isExpired(key.expiresAt));
-    const selected = keys.some((key) => key.id === keySelect.value)
-      ? keySelect.value
-      : (usable.find((key) => key.isDefault)?.id ?? usable[0]?.id ?? keys[0]?.id ?? '');
-    keySelect.replaceChildren(...keys.map(option));
-    keySelect.value = selected;
+  /** The user's keys changed (or time passed): which can run the workflow is asked again. */
+  function setKeys(keys) {
+    choice.setKeys(keys);
+    usable = null;
+    expiredWhenBuilt = choice.expiredIds();
     refresh();
   }
 
   return {
     setKeys,
-    /** Time passed: a key that expired meanwhile is marked (and, if chosen, refused). */
+    /** Time passed: a key that expired meanwhile is marked, or no longer offered. */
     tick() {
-      if (expiredIds(offered) !== expiredWhenBuilt) setKeys(offered);
+      if (choice.expiredIds() !== expiredWhenBuilt) {
+        usable = null;
+        expiredWhenBuilt = choice.expiredIds();
+        refresh();
+      }
     },
     /** Signed out: forget the keys and the command. */
     clear() {
       latestRequest += 1;
-      offered = [];
+      usable = null;
       expiredWhenBuilt = '';
-      keySelect.replaceChildren();
+      choice.clear();
       show({});
       workflowInput.value = '';
       hint.hidden = false;

@@ -205,23 +205,33 @@ function recentWorkflows(used, warning) {
       'div',
       { class: 'notice notice-warning' },
       h('p', {}, `These workflows used this key in the last ${RECENT_DAYS} days ${warning}:`),
+      workflowUseList(used),
+    ),
+  ];
+}
+
+/** Workflows by name, each with how often and when it last used the key (`usedBy` entries). */
+export function workflowUseList(used) {
+  return h(
+    'ul',
+    { class: 'workflow-list' },
+    ...used.map((use) =>
       h(
-        'ul',
-        { class: 'workflow-list' },
-        ...used.map((use) =>
-          h(
-            'li',
-            {},
-            h('code', {}, use.workflowId),
-            h(
-              'span',
-              { class: 'muted' },
-              ` · ${formatUses(use.uses)}, last used `,
-              when(use.lastUsedAt, { inSentence: true }),
-            ),
-          ),
+        'li',
+        {},
+        h('code', {}, use.workflowId),
+        h(
+          'span',
+          { class: 'muted' },
+          ` · ${formatUses(use.uses)}, last used `,
+          when(use.lastUsedAt, { inSentence: true }),
         ),
       ),
     ),
-  ];
+  );
+}
+
+/** "3 hours ago" as a <time>, for a sentence ("just now"), with the full date as its tooltip. */
+export function timeAgo(iso) {
+  return when(iso, { inSentence: true });
 }
