@@ -65,6 +65,30 @@ _MAX_DOCUMENTS = 256  # distinct documents remembered (clients send a handful)
 _MAX_PLANS_PER_DOCUMENT = 8  # one per combination of its @skip/@include variables
 
 
+_PREPARABLE_ROOT_FIELDS = frozenset({"apiKeys", "__typename"})
+
+
+def _root_fields(
+    selections: SelectionSetNode, fragments: Mapping[str, FragmentDefinitionNode]
+) -> set[str]:
+    """The names of the fields an operation selects at its root, through its fragments (of a
+    document not yet validated: a fragment that is missing or spreads itself adds nothing)."""
+    names: set[str] = set()
+    pending, spread = [selections], set()
+    while pending:
+        for selection in pending.pop().selections:
+            if isinstance(selection, FieldNode):
+                names.add(selection.name.value)
+            elif isinstance(selection, InlineFragmentNode):
+                pending.append(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                if name not in spread and name in fragments:
+                    spread.add(name)
+                    pending.append(fragments[name].selection_set)
+    return names
+
+
 class Unprepared(Exception):
     """This document, or this request, is for the general executor."""
 
@@ -182,8 +206,6 @@ class PreparedQueries:
             document = parse(query, max_tokens=GRAPHQL_MAX_TOKENS)
         except GraphQLError:
             return None
-        if validate_document(self._schema, document, self._rules):
-            return None
         operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
         if operation_name is None:
             chosen = operations if len(operations) == 1 else []
@@ -194,6 +216,12 @@ class PreparedQueries:
         fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
+        # Before validation, which costs more than all the rest: a document this path would
+        # refuse anyway is validated once, by the general executor, not twice.
+        if not _root_fields(chosen[0].selection_set, fragments) <= _PREPARABLE_ROOT_FIELDS:
+            return None
+        if validate_document(self._schema, document, self._rules):
+            return None
         label = operation_label(chosen[0].operation.value, document)
         return _Document(chosen[0], fragments, label, {})
 

@@ -24,6 +24,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.applications import Starlette
 
+from service.graphql import prepared
 from service.graphql.prepared import PreparedQueries
 from service.graphql.schema import build_schema, sdl
 from tests.api.documents import CREATE
@@ -390,6 +391,45 @@ def test_some_generated_documents_are_served_by_plans() -> None:
         plan = _planner().plan(document.query, None, document.variables)
         served += plan is not None
     assert served >= 20, served
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        CREATE,
+        "{ apiKey(id: \"x\") { id } }",
+        "query { apiKeys { id } ...F } fragment F on Query { apiKeyEvents { id } }",
+        "query { ... on Query { apiKeys { id } workflowRunCommand { x } } }",
+        "subscription { apiKeys { id } }",
+    ],
+)
+def test_a_document_no_plan_serves_is_not_validated_here(
+    query: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Validation is most of what preparing costs: a document this path refuses anyway is
+    left to the general executor's, not validated twice."""
+
+    def validate(*args: Any) -> list[Any]:
+        raise AssertionError("validated")
+
+    monkeypatch.setattr("service.graphql.prepared.validate_document", validate)
+    assert PreparedQueries(build_schema()).plan(query, None, {"name": "x"}) is None
+
+
+def test_a_document_a_plan_may_serve_is_validated_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    validated: list[object] = []
+    original = prepared.validate_document
+
+    def validate(*args: Any) -> Any:
+        validated.append(args[1])
+        return original(*args)
+
+    monkeypatch.setattr("service.graphql.prepared.validate_document", validate)
+    planner = PreparedQueries(build_schema())
+    query = "query { ...F __typename } fragment F on Query { apiKeys { id } }"
+    assert planner.plan(query, None, None) is not None
+    assert planner.plan("{ apiKeys { nope } }", None, None) is None
+    assert len(validated) == 2
 
 
 @functools.cache
