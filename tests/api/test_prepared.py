@@ -397,7 +397,7 @@ def test_some_generated_documents_are_served_by_plans() -> None:
     "query",
     [
         CREATE,
-        "{ apiKey(id: \"x\") { id } }",
+        '{ apiKey(id: "x") { id } }',
         "query { apiKeys { id } ...F } fragment F on Query { apiKeyEvents { id } }",
         "query { ... on Query { apiKeys { id } workflowRunCommand { x } } }",
         "subscription { apiKeys { id } }",
