@@ -2,14 +2,14 @@
 asyncpg in one Python process.
 
 The service's writes are measured beside this: for each row (create+delete pairs, rename, rotate,
-first visit) the statements the service sends for it, in the same order, in the same kind of
-call (asyncpg's `executemany`, `fetch`, `fetchrow`, `execute`, each a prepared statement), in
-one transaction per write, with nothing else: no HTTP, no GraphQL, no ORM, no key generation
-(random bytes stand in for a key's hash and ciphertext), and no acknowledgement wait (the
-service's `pg_stat_activity` look-up after each commit and the wait for every listening process
-are what the protocol adds, so they are left to the service's side of the ratio). Its NOTIFYs
-go to channels nobody listens on (`bench_*`, the same payloads), so that the service's listener,
-up meanwhile, neither hears nor acknowledges them.
+first visit) the statements the service sends for it (its own SQL, imported from
+`service.storage.change_sql` and `service.storage.sql`), in the same order, in the same kind of
+call (asyncpg's `fetch` or `execute`, each a prepared statement, as Tortoise's `execute_query`
+sends them), in one transaction per write, with nothing else: no HTTP, no GraphQL, no key
+generation (random bytes stand in for a key's hash and ciphertext), and no acknowledgement wait
+(the wait for every listening process is what the protocol adds, so it is left to the service's
+side of the ratio). Its NOTIFYs go to channels nobody listens on (`bench_*`, the same payloads),
+so that the service's listener, up meanwhile, neither hears nor acknowledges them.
 
 It runs its own pool of connections, sized like the service's (Tortoise's default, 5), with no
 reset query on release (as the service's pool), on uvloop (as `apikeys serve` picks), and its
@@ -42,70 +42,34 @@ from typing import Any
 
 import asyncpg
 
+from service.storage.change_sql import INSERTED, change_statements
+from service.storage.notifications import change_payload, lists_payloads, new_token, new_writer
+from service.storage.sql import statements
+
 # Tortoise's default pool for PostgreSQL (`maxsize`), which the service does not change.
 SERVICE_POOL_SIZE = 5
 MAX_KEYS = 5  # the service's default APIKEYS_MAX_KEYS_PER_USER
 LISTS_CHANNEL = "bench_key_lists"  # apikeys_key_lists, which the service's listener hears
 CHANGES_CHANNEL = "bench_key_changes"  # apikeys_key_changes, likewise
 RETIRED_SECRET_MEMORY = timedelta(days=30)
-
-# The statements, as the service sends them (tortoise logs them on `tortoise.db_client` at
-# DEBUG): the owner's lock (`KeyRepository.locked`), the owner's keys (`LockedOwner.keys`), the
-# name check, the key row, the announcement, the audit row (`rows.insert_event`).
-OWNER_UPSERT = 'INSERT INTO "owners" ("id","created_at") VALUES ($1,$2) ON CONFLICT DO NOTHING'
-OWNER_LOCK = 'SELECT "id","created_at" FROM "owners" WHERE "id"=$1 LIMIT $2 FOR UPDATE'
-_KEY_COLUMNS = (
-    '"key_last_four","leak_url","description","created_at","name_key","rotated_at","owner_id",'
-    '"name","allowed_addresses","is_default","leak_reported_at","last_used_address","expires_at",'
-    '"revoked_at","updated_at","leak_source","id","workflow_ids","last_used_user_agent",'
-    '"last_used_at","key_hash","key_ciphertext"'
-)
-OWNER_KEYS = (
-    f'SELECT {_KEY_COLUMNS} FROM "api_keys" WHERE "owner_id"=$1'
-    ' ORDER BY "is_default" DESC,"created_at" ASC,"id" ASC'
-)
-ONE_KEY = f'SELECT {_KEY_COLUMNS} FROM "api_keys" WHERE "owner_id"=$1 AND "id"=$2 LIMIT $3'
-NAME_IN_USE = 'SELECT 1 FROM "api_keys" WHERE "owner_id"=$1 AND "name_key"=$2 LIMIT $3'
-NAME_IN_USE_BY_OTHER = (
-    'SELECT 1 FROM "api_keys" WHERE "owner_id"=$1 AND "name_key"=$2 AND NOT "id"=$3 LIMIT $4'
-)
-NOTIFY = "SELECT pg_notify($1, $2)"
-INSERT_KEY = (
-    'INSERT INTO "api_keys" ("id","name","name_key","description","is_default","key_hash",'
-    '"key_ciphertext","key_last_four","created_at","updated_at","last_used_at",'
-    '"last_used_address","last_used_user_agent","rotated_at","expires_at","revoked_at",'
-    '"leak_url","leak_source","leak_reported_at","workflow_ids","allowed_addresses","owner_id")'
-    " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)"
-)
-INSERT_EVENT = (
-    'INSERT INTO "api_key_events" ("kind","key_id","key_name","changed_fields","grace_seconds",'
-    '"revealed_in","leak_url","leak_source","key_expires_at","workflow_ids","allowed_addresses",'
-    '"client_address","user_agent","occurred_at","owner_id")'
-    ' VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15) RETURNING "id"'
-)
-DELETE_KEY = 'DELETE FROM "api_keys" WHERE "owner_id"=$1 AND "id"=$2'
-RENAME_KEY = 'UPDATE "api_keys" SET "name"=$1,"name_key"=$2,"updated_at"=$3 WHERE "id"=$4'
-RETIRE_SECRET = (
-    'INSERT INTO "retired_secrets" ("key_hash","key_ciphertext","expires_at","revoked_at",'
-    '"api_key_id") VALUES ($1,$2,$3,$4,$5)'
-)
-FORGET_RETIRED = 'DELETE FROM "retired_secrets" WHERE "api_key_id"=$1 AND "expires_at"<$2'
-NEW_SECRET = (
-    'UPDATE "api_keys" SET "key_hash"=$1,"key_ciphertext"=$2,"key_last_four"=$3,"rotated_at"=$4,'
-    '"leak_url"=$5,"leak_source"=$6,"leak_reported_at"=$7,"updated_at"=$8 WHERE "id"=$9'
-)
-# The service's own list (service/storage/sql.py), read before a first visit's transaction.
-LIST_KEYS = (
-    'SELECT "id", "owner_id", "name", "description", "is_default", "key_hash", "key_ciphertext",'
-    ' "key_last_four", "created_at", "updated_at", "last_used_at", "rotated_at", "revoked_at",'
-    ' "leak_url", "leak_source", "leak_reported_at", "expires_at", "last_used_address",'
-    ' "last_used_user_agent", "workflow_ids", "allowed_addresses"'
-    ' FROM "api_keys" WHERE "owner_id" = $1'
-    ' ORDER BY "is_default" DESC, "created_at" ASC, "id" ASC'
+CHANGE = change_statements("postgres")
+LIST_KEYS = statements("postgres").list_keys
+# A rotation's columns (`issue_new_secret`): the new secret, when, the leak report ended.
+ROTATED = (
+    "key_hash",
+    "key_ciphertext",
+    "key_last_four",
+    "rotated_at",
+    "leak_url",
+    "leak_source",
+    "leak_reported_at",
+    "leak_dismissed_at",
+    "updated_at",
 )
 CLIENT_ADDRESS = "127.0.0.1"  # what the service records for a page's request from wrk
 USER_AGENT = None  # wrk sends none
 ROWS = ("create+delete", "rename", "rotate", "first visit")
+WRITER = new_writer()
 
 
 def _now() -> datetime:
@@ -127,16 +91,13 @@ async def _keep_session(connection: asyncpg.Connection) -> None:
 
 
 async def _lock(conn: asyncpg.Connection, owner: str) -> list[asyncpg.Record]:
-    """The owner row made if missing, locked, and the owner's keys read under the lock."""
-    await conn.executemany(OWNER_UPSERT, [(owner, _now())])
-    await conn.fetch(OWNER_LOCK, owner, 2)
-    keys: list[asyncpg.Record] = await conn.fetch(OWNER_KEYS, owner)
+    """The owner row locked (made first if missing), then the owner's keys read under the lock
+    (`KeyRepository._lock`)."""
+    if not await conn.fetch(CHANGE.lock_owner, owner):
+        await conn.execute(CHANGE.insert_owner, owner, _now())
+        await conn.fetch(CHANGE.lock_owner, owner)
+    keys: list[asyncpg.Record] = await conn.fetch(LIST_KEYS, owner)
     return keys
-
-
-async def _announce(conn: asyncpg.Connection, owner: str, key_id: str) -> None:
-    await conn.fetch(NOTIFY, LISTS_CHANNEL, json.dumps([owner]))
-    await conn.fetch(NOTIFY, CHANGES_CHANNEL, f"{uuid.uuid4().hex}:{key_id}")
 
 
 async def _event(
@@ -149,56 +110,36 @@ async def _event(
     changed: str = "",
     grace: int | None = None,
 ) -> None:
-    await conn.fetchrow(
-        INSERT_EVENT,
-        kind,
-        key_id,
-        name,
-        changed,
-        grace,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        CLIENT_ADDRESS,
-        USER_AGENT,
-        _now(),
-        owner,
-    )
+    """The audit row, and the change's notifications with it (`LockedOwner.record_event`): the
+    owner's list, then the key."""
+    notifications = [LISTS_CHANNEL, next(lists_payloads([owner]))]
+    notifications += [CHANGES_CHANNEL, change_payload(new_token(WRITER), key_id)]
+    values: list[object] = [owner, kind, key_id, name, changed, grace, None, CLIENT_ADDRESS]
+    values += [USER_AGENT, _now(), None, None, None, None, None]
+    await conn.fetch(CHANGE.insert_event(2), *values, *notifications)
 
 
 async def _insert_key(conn: asyncpg.Connection, owner: str, name: str, *, is_default: bool) -> str:
     key_id = str(uuid.uuid4())
     key_hash, ciphertext, last_four = _secret()
-    await _announce(conn, owner, key_id)
     now = _now()
-    await conn.fetchrow(
-        INSERT_KEY,
-        key_id,
-        name,
-        name.casefold(),
-        None,
-        is_default,
-        key_hash,
-        ciphertext,
-        last_four,
-        now,
-        now,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        owner,
-    )
+    row = {
+        "id": key_id,
+        "owner_id": owner,
+        "name": name,
+        "name_key": name.casefold(),
+        "description": None,
+        "is_default": is_default,
+        "key_hash": key_hash,
+        "key_ciphertext": ciphertext,
+        "key_last_four": last_four,
+        "created_at": now,
+        "updated_at": now,
+        "expires_at": None,
+        "workflow_ids": None,
+        "allowed_addresses": None,
+    }
+    await conn.execute(CHANGE.insert_key, *(row[column] for column in INSERTED))
     await _event(conn, owner, "CREATED", key_id, name)
     return key_id
 
@@ -223,27 +164,26 @@ class Writes:
             keys = await _lock(conn, owner)
             if len(keys) >= MAX_KEYS:
                 raise Refused(f"{owner} has {len(keys)} keys")
-            if await conn.fetch(NAME_IN_USE, owner, name.casefold(), 1):
+            if any(key["name"].casefold() == name.casefold() for key in keys):
                 raise Refused(f"{owner} already has a key named {name}")
             return await _insert_key(conn, owner, name, is_default=False)
 
     async def delete(self, owner: str, key_id: str) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
             target = _find(await _lock(conn, owner), key_id)
-            await _announce(conn, owner, key_id)
-            await conn.execute(DELETE_KEY, owner, key_id)
+            await conn.execute(CHANGE.delete_key, key_id, owner)
             await _event(conn, owner, "DELETED", key_id, target["name"])
 
     async def rename(self, owner: str, name: str) -> None:
         """The default key renamed (`update_key` with a new name)."""
         async with self.pool.acquire() as conn, conn.transaction():
-            target = _default(await _lock(conn, owner))
+            keys = await _lock(conn, owner)
+            target = _default(keys)
             key_id = str(target["id"])
-            if await conn.fetch(NAME_IN_USE_BY_OTHER, owner, name.casefold(), key_id, 1):
+            if any(k["name"].casefold() == name.casefold() and k is not target for k in keys):
                 raise Refused(f"{owner} already has a key named {name}")
-            await conn.fetch(ONE_KEY, owner, key_id, 2)  # `LockedOwner.update`'s get_or_none
-            await _announce(conn, owner, key_id)
-            await conn.execute(RENAME_KEY, name, name.casefold(), _now(), key_id)
+            update = CHANGE.update_key(("name", "name_key", "updated_at"))
+            await conn.fetch(update, name, name.casefold(), _now(), key_id, owner)
             await _event(conn, owner, "UPDATED", key_id, name, changed="name")
 
     async def rotate(self, owner: str) -> None:
@@ -252,16 +192,12 @@ class Writes:
             target = _default(await _lock(conn, owner))
             key_id = str(target["id"])
             now = _now()
-            await conn.execute(
-                RETIRE_SECRET, target["key_hash"], target["key_ciphertext"], now, None, key_id
-            )
-            await conn.execute(FORGET_RETIRED, key_id, now - RETIRED_SECRET_MEMORY)
-            await conn.fetch(ONE_KEY, owner, key_id, 2)
-            await _announce(conn, owner, key_id)
+            retire = (target["key_hash"], target["key_ciphertext"], key_id, now, None)
+            await conn.execute(CHANGE.retire_secret, *retire)
+            await conn.execute(CHANGE.forget_retired, key_id, now - RETIRED_SECRET_MEMORY)
             key_hash, ciphertext, last_four = _secret()
-            await conn.execute(
-                NEW_SECRET, key_hash, ciphertext, last_four, now, None, None, None, _now(), key_id
-            )
+            new = (key_hash, ciphertext, last_four, now, None, None, None, None, _now())
+            await conn.fetch(CHANGE.update_key(ROTATED), *new, key_id, owner)
             await _event(conn, owner, "ROTATED", key_id, target["name"], grace=0)
 
 
