@@ -38,7 +38,7 @@ from bench.processes import (
     SERVER_CPU,
     Server,
     cpu_nanoseconds,
-    cpu_seconds,
+    cpu_times,
     pinned,
 )
 from bench.scenarios import KeyHolder, PageDocuments
@@ -98,6 +98,7 @@ class ServiceRound:
 
     result: WrkResult
     cpu_seconds: float
+    system_seconds: float  # of which the kernel's
 
     def rate(self, row: str) -> float:
         r = self.result
@@ -108,6 +109,10 @@ class ServiceRound:
     @property
     def cpu_ms_per_request(self) -> float:
         return 1000 * self.cpu_seconds / self.result.requests if self.result.requests else 0.0
+
+    @property
+    def system_ms_per_request(self) -> float:
+        return 1000 * self.system_seconds / self.result.requests if self.result.requests else 0.0
 
 
 @dataclass(frozen=True)
@@ -287,22 +292,25 @@ class WriteRows:
             self._fresh_state(row)
             run(load, script, self._data(row, load.warmup, baseline), load.warmup)
         results = []
-        cpu = 0.0
+        user = system = 0.0
         for _ in range(max(1, load.repeat)):
             self._fresh_state(row)
             data = self._data(row, load.duration, baseline)
-            cpu_before = cpu_seconds(server.pid)
+            user_before, system_before = cpu_times(server.pid)
             results.append(run(load, script, data, load.duration))
-            cpu += cpu_seconds(server.pid) - cpu_before
+            user_after, system_after = cpu_times(server.pid)
+            user += user_after - user_before
+            system += system_after - system_before
         for result in results:
             self.bench.report.runs.append((row, result))
             self.bench.report.served["main" if row != NO_CACHES else "caches off"] += (
                 result.requests
             )
         best = max(results, key=lambda r: r.rps)
-        requests = sum(r.requests for r in results)
         # CPU per request over every measured run; the figures of the best.
-        return ServiceRound(best, cpu * best.requests / requests if requests else 0.0)
+        requests = sum(r.requests for r in results)
+        share = best.requests / requests if requests else 0.0
+        return ServiceRound(best, (user + system) * share, system * share)
 
     def _fresh_state(self, row: str) -> None:
         if row in (CREATE_DELETE, NO_CACHES):
