@@ -61,6 +61,7 @@ MADE_OWNER_PREFIXES = ("bench-fv-", "bench-alone-", "bench-base-")
 # First visits a run may need at most, per second: tokens are minted for that many (about
 # 50 us each); a run that outlasts them counts the extra requests as unexpected.
 FIRST_VISIT_RATE_CAP = 3000
+SMOKE_BASELINE_SECONDS = 0.5
 _SCRIPTS = {
     CREATE_DELETE: "create_delete.lua",
     RENAME: "rename.lua",
@@ -184,7 +185,7 @@ class BaselineProcess:
             raise RuntimeError(f"the baseline failed on {command}: {answer['error']}")
         return answer
 
-    def load(self, row: str, warmup: int, seconds: int) -> BaselineRound:
+    def load(self, row: str, warmup: float, seconds: float) -> BaselineRound:
         answer = self.ask({"do": "load", "row": row, "warmup": warmup, "seconds": seconds})
         return BaselineRound(
             operations=answer["operations"],
@@ -265,17 +266,15 @@ class WriteRows:
 
     def _row(self, row: str, server: Server, baseline: BaselineProcess | None) -> None:
         o = self.options
-        self.bench.step(
-            f"{row}: {o.warmup} s warm-up + {o.duration} s"
-            + (", raw asyncpg before and after" if baseline else "")
-        )
-        before = after = None
-        if baseline is not None:
-            before = baseline.load(_baseline_row(row), o.warmup, o.duration)
+        # The smoke only checks that each side works: one short raw asyncpg round per row.
+        around = {None: "", True: ", raw asyncpg before", False: ", raw asyncpg before and after"}
+        rounds = None if baseline is None else o.smoke
+        self.bench.step(f"{row}: {o.warmup} s warm-up + {o.duration} s{around[rounds]}")
+        seconds = SMOKE_BASELINE_SECONDS if o.smoke else o.duration
+        before = None if baseline is None else baseline.load(_baseline_row(row), o.warmup, seconds)
         self.figures.service[row] = self._service_round(row, server, before)
         if baseline is not None and before is not None:
-            # The smoke only checks that each side works: one baseline round per row.
-            after = before if o.smoke else baseline.load(_baseline_row(row), o.warmup, o.duration)
+            after = before if o.smoke else baseline.load(_baseline_row(row), o.warmup, seconds)
             self.figures.baseline_around[row] = (before, after)
             for side in (before, after):
                 if side.failures or not side.operations:
