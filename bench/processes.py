@@ -46,9 +46,16 @@ def cpu_stall_microseconds() -> int | None:
 def cpu_seconds(pid: int) -> float:
     """CPU time a process has used so far, user and system, all its threads (those ended too),
     from /proc/<pid>/stat (in clock ticks: 10 ms steps, fine over a run of seconds)."""
+    return sum(cpu_times(pid))
+
+
+def cpu_times(pid: int) -> tuple[float, float]:
+    """`cpu_seconds` as (user, system): the system part is the kernel's work for the process,
+    its socket round trips among it."""
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     # After the command's closing parenthesis: state is field 3, utime 14 and stime 15.
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 def cpu_nanoseconds(pid: int) -> int:

@@ -182,12 +182,12 @@ def write_breakdown(collapsed: Path) -> WriteBreakdown:
     total = 0
     for frames, count in _stacks(collapsed):
         total += count
-        step = _write_step(frames)
-        library = _library(frames)
+        step = write_step(frames)
+        spent_in = library(frames)
         if step is None:
-            step = f"outside the steps: {library}"
+            step = f"outside the steps: {spent_in}"
         steps[step] += count
-        libraries.setdefault(step, Counter())[library] += count
+        libraries.setdefault(step, Counter())[spent_in] += count
     return WriteBreakdown(
         total,
         [(step, n, libraries[step].most_common()) for step, n in steps.most_common()],
@@ -203,10 +203,10 @@ def _stacks(collapsed: Path) -> list[tuple[list[str], int]]:
     return stacks
 
 
-def _write_step(frames: list[str]) -> str | None:
+def write_step(frames: list[str]) -> str | None:
     for depth in range(len(frames) - 1, -1, -1):
         frame = frames[depth]
-        if not _is_service(frame):
+        if not is_service(frame):
             continue
         name, _, file = frame.partition(" (")
         for step, function, marker in WRITE_STEPS:
@@ -228,10 +228,10 @@ def _lock_part(callees: list[str]) -> str:
     return _LOCK_STEP
 
 
-def _library(frames: list[str]) -> str:
+def library(frames: list[str]) -> str:
     """The library of the frame nearest the leaf that is in one; else the service's own code."""
     for frame in reversed(frames):
-        if _is_service(frame):
+        if is_service(frame):
             return "the service's own code"
         for name, marker in _STEP_LIBRARIES:
             if marker in frame:
@@ -239,7 +239,7 @@ def _library(frames: list[str]) -> str:
     return "other"
 
 
-def _is_service(frame: str) -> bool:
+def is_service(frame: str) -> bool:
     """A frame of the service's own code (`service/graphql/` is not graphql-core)."""
     return "service/" in frame and "site-packages" not in frame
 
@@ -266,7 +266,7 @@ def summarize(collapsed: Path) -> Summary:
 
 def _category(frames: list[str]) -> str:
     for frame in reversed(frames):
-        if _is_service(frame):
+        if is_service(frame):
             return SERVICE_CATEGORY
         for name, marker in CATEGORIES:
             if marker in frame:

@@ -44,7 +44,7 @@ def write_table(figures: WriteFigures, label: str, with_targets: bool) -> list[s
         )
     lines += [
         "",
-        f"{'row':<27}{'service':>9}{'p50 ms':>8}{'p99 ms':>8}{'CPU ms':>8}"
+        f"{'row':<27}{'service':>9}{'p50 ms':>8}{'p99 ms':>8}{'CPU ms':>8}{'sys':>6}"
         + (
             f"{'asyncpg':>9}{'p50 ms':>8}{'p99 ms':>8}{'CPU ms':>8}{'vs asyncpg':>11}"
             if has_baseline
@@ -60,6 +60,7 @@ def write_table(figures: WriteFigures, label: str, with_targets: bool) -> list[s
         text = (
             f"{row:<27}{service.rate(row):>9,.1f}{result.p50_ms:>8.2f}"
             f"{result.p99_ms:>8.2f}{service.cpu_ms_per_request:>8.2f}"
+            f"{service.system_ms_per_request:>6.2f}"
         )
         target_text, verdict, mark_text = "-", "", ""
         if has_baseline:
@@ -88,7 +89,7 @@ def _load_notes(figures: WriteFigures, has_baseline: bool) -> list[str]:
     lines = [
         "  service: writes/s, pairs/s for create+delete (one pair is two requests), and wrk's"
         " latency per request; CPU ms: the server's CPU time (/proc/<pid>/stat) over the"
-        " measured run, per request",
+        " measured run, per request; sys: the kernel's part of it",
     ]
     if has_baseline:
         rounds = [r for around in figures.baseline_around.values() for r in around]

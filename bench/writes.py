@@ -38,7 +38,7 @@ from bench.processes import (
     SERVER_CPU,
     Server,
     cpu_nanoseconds,
-    cpu_seconds,
+    cpu_times,
     pinned,
 )
 from bench.scenarios import KeyHolder, PageDocuments
@@ -61,6 +61,7 @@ MADE_OWNER_PREFIXES = ("bench-fv-", "bench-alone-", "bench-base-")
 # First visits a run may need at most, per second: tokens are minted for that many (about
 # 50 us each); a run that outlasts them counts the extra requests as unexpected.
 FIRST_VISIT_RATE_CAP = 3000
+SMOKE_BASELINE_SECONDS = 0.5
 _SCRIPTS = {
     CREATE_DELETE: "create_delete.lua",
     RENAME: "rename.lua",
@@ -98,6 +99,7 @@ class ServiceRound:
 
     result: WrkResult
     cpu_seconds: float
+    system_seconds: float  # of which the kernel's
 
     def rate(self, row: str) -> float:
         r = self.result
@@ -108,6 +110,10 @@ class ServiceRound:
     @property
     def cpu_ms_per_request(self) -> float:
         return 1000 * self.cpu_seconds / self.result.requests if self.result.requests else 0.0
+
+    @property
+    def system_ms_per_request(self) -> float:
+        return 1000 * self.system_seconds / self.result.requests if self.result.requests else 0.0
 
 
 @dataclass(frozen=True)
@@ -179,7 +185,7 @@ class BaselineProcess:
             raise RuntimeError(f"the baseline failed on {command}: {answer['error']}")
         return answer
 
-    def load(self, row: str, warmup: int, seconds: int) -> BaselineRound:
+    def load(self, row: str, warmup: float, seconds: float) -> BaselineRound:
         answer = self.ask({"do": "load", "row": row, "warmup": warmup, "seconds": seconds})
         return BaselineRound(
             operations=answer["operations"],
@@ -260,17 +266,15 @@ class WriteRows:
 
     def _row(self, row: str, server: Server, baseline: BaselineProcess | None) -> None:
         o = self.options
-        self.bench.step(
-            f"{row}: {o.warmup} s warm-up + {o.duration} s"
-            + (", raw asyncpg before and after" if baseline else "")
-        )
-        before = after = None
-        if baseline is not None:
-            before = baseline.load(_baseline_row(row), o.warmup, o.duration)
+        # The smoke only checks that each side works: one short raw asyncpg round per row.
+        around = {None: "", True: ", raw asyncpg before", False: ", raw asyncpg before and after"}
+        rounds = None if baseline is None else o.smoke
+        self.bench.step(f"{row}: {o.warmup} s warm-up + {o.duration} s{around[rounds]}")
+        seconds = SMOKE_BASELINE_SECONDS if o.smoke else o.duration
+        before = None if baseline is None else baseline.load(_baseline_row(row), o.warmup, seconds)
         self.figures.service[row] = self._service_round(row, server, before)
         if baseline is not None and before is not None:
-            # The smoke only checks that each side works: one baseline round per row.
-            after = before if o.smoke else baseline.load(_baseline_row(row), o.warmup, o.duration)
+            after = before if o.smoke else baseline.load(_baseline_row(row), o.warmup, seconds)
             self.figures.baseline_around[row] = (before, after)
             for side in (before, after):
                 if side.failures or not side.operations:
@@ -287,22 +291,25 @@ class WriteRows:
             self._fresh_state(row)
             run(load, script, self._data(row, load.warmup, baseline), load.warmup)
         results = []
-        cpu = 0.0
+        user = system = 0.0
         for _ in range(max(1, load.repeat)):
             self._fresh_state(row)
             data = self._data(row, load.duration, baseline)
-            cpu_before = cpu_seconds(server.pid)
+            user_before, system_before = cpu_times(server.pid)
             results.append(run(load, script, data, load.duration))
-            cpu += cpu_seconds(server.pid) - cpu_before
+            user_after, system_after = cpu_times(server.pid)
+            user += user_after - user_before
+            system += system_after - system_before
         for result in results:
             self.bench.report.runs.append((row, result))
             self.bench.report.served["main" if row != NO_CACHES else "caches off"] += (
                 result.requests
             )
         best = max(results, key=lambda r: r.rps)
-        requests = sum(r.requests for r in results)
         # CPU per request over every measured run; the figures of the best.
-        return ServiceRound(best, cpu * best.requests / requests if requests else 0.0)
+        requests = sum(r.requests for r in results)
+        share = best.requests / requests if requests else 0.0
+        return ServiceRound(best, (user + system) * share, system * share)
 
     def _fresh_state(self, row: str) -> None:
         if row in (CREATE_DELETE, NO_CACHES):
