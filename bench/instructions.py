@@ -1,5 +1,5 @@
 """Instructions per request, counted by callgrind in the server process: the service's verify
-and the bare floor, in one run.
+(a valid key, a malformed one), the settings page's key list, and the bare floor, in one run.
 
 Requests per second move with whatever else the machine runs; the instructions a server executes
 per request do not (the same total twice, with the other core loaded or not). `python -m
@@ -29,6 +29,7 @@ from pathlib import Path
 from bench import client
 from bench.bare import FLOOR_PATH
 from bench.databases import PostgresDatabase
+from bench.documents import page_documents
 from bench.processes import Server, bare_server, migrate, service_server
 from bench.seed import ServiceSecrets
 
@@ -39,8 +40,11 @@ _COLLECTED = re.compile(r"Collected : (\d+)")
 
 
 class Scenario:
-    def __init__(self, name: str, method: str, path: str, body: bytes | None) -> None:
+    def __init__(
+        self, name: str, method: str, path: str, body: bytes | None, token: str | None = None
+    ) -> None:
         self.name, self.method, self.path, self.body = name, method, path, body
+        self.token = token  # the bearer token sent; None for the bare floor
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -64,13 +68,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         cleanup.callback(database.drop)
         env = service_secrets.env(database.url, str(workdir / "state"))
         migrate(env)
-        key = _a_key(env, workdir, service_secrets)
+        user = service_secrets.sessions().issue("bench-instructions")
+        key = _a_key(env, workdir, service_secrets, user)
+        service = service_secrets.service_token
+        list_keys = page_documents()["LIST_KEYS"]
         malformed = key[:-1] + ("A" if key[-1] != "A" else "B")
         scenarios = [
             Scenario("bare floor (GET)", "GET", FLOOR_PATH, None),
-            Scenario("verify", "POST", "/v1/keys/verify", json.dumps({"key": key}).encode()),
             Scenario(
-                "verify-bad", "POST", "/v1/keys/verify", json.dumps({"key": malformed}).encode()
+                "verify", "POST", "/v1/keys/verify", json.dumps({"key": key}).encode(), service
+            ),
+            Scenario(
+                "verify-bad",
+                "POST",
+                "/v1/keys/verify",
+                json.dumps({"key": malformed}).encode(),
+                service,
+            ),
+            Scenario(
+                "list",
+                "POST",
+                "/graphql",
+                json.dumps({"query": list_keys, "variables": {}}).encode(),
+                user,
             ),
         ]
         print("instructions per request, counted by callgrind in the server process")
@@ -91,12 +111,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _a_key(env: dict[str, str], workdir: Path, service_secrets: ServiceSecrets) -> str:
+def _a_key(env: dict[str, str], workdir: Path, service_secrets: ServiceSecrets, token: str) -> str:
     """The default key of a user, made by the service on its first list."""
     server = service_server(env, workdir, "key", pin=False)
     try:
         server.wait_ready()
-        token = service_secrets.sessions().issue("bench-instructions")
         data, _ = client.graphql(server.base_url, token, "{ apiKeys { key } }")
         key: str = data["apiKeys"][0]["key"]
         # A refusal is answered 200 too: the counted scenario must be a valid key's.
@@ -125,15 +144,16 @@ def _count(
     try:
         server.wait_ready(_START_SECONDS)
         headers = {"Content-Type": "application/json"}
-        if scenario.body is not None:
-            headers["Authorization"] = f"Bearer {service_secrets.service_token}"
+        if scenario.token is not None:
+            headers["Authorization"] = f"Bearer {scenario.token}"
         connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
         for _ in range(_WARM_UP + requests):
             connection.request(scenario.method, scenario.path, body=scenario.body, headers=headers)
             response = connection.getresponse()
-            response.read()
-            if response.status != 200:
-                raise client.ClientError(f"{scenario.name} answered {response.status}")
+            answer = response.read()
+            # GraphQL answers its errors with 200: a count of an error's path measures nothing.
+            if response.status != 200 or b'"errors"' in answer:
+                raise client.ClientError(f"{scenario.name} answered {response.status}: {answer!r}")
         connection.close()
     finally:
         server.stop(_START_SECONDS)

@@ -165,6 +165,7 @@ def create_app(
         ],
     )
     # For operations (metrics, tests): the live tracker and verifier of this application.
+    app.state.keys = keys
     app.state.tracker = tracker
     app.state.verifier = verifier
     app.state.verified_keys = cache

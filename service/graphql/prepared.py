@@ -13,14 +13,23 @@ a few microseconds. So a document is *prepared* once, the first time it is seen:
   serialize each one: a field's own value through its scalar's `serialize`, `__typename`, or a
   nested object of such fields.
 
-Only queries whose root fields are `apiKeys` (with or without `usableFor`) and `__typename`, and
-whose key fields are plain values or lists of them (no resolver of their own, no arguments),
-are prepared; anything else — a mutation, a
-revealed `key`, a run command, an unknown directive, a document with any error — goes to the
-general executor, as does any request this path cannot finish (no valid caller, a failing
-database). A differential test (`tests/api/test_prepared.py`) sends the page's and the editor's
-documents, and documents generated from the schema, through both paths and requires identical
-bytes.
+Prepared are queries whose root fields are `apiKeys` (with or without `usableFor`) and
+`__typename`, and mutations of one root field (create, update, rotate, delete, dismiss a leak),
+whose objects' fields are plain values or lists of them (no resolver of their own, no
+arguments). Anything else — a revealed `key`, a run command, an unknown directive, a document
+with any error, variables that do not coerce — goes to the general executor, as does any query
+this path cannot finish (no valid caller, a failing database). A mutation goes to the general
+executor unless a session makes it (an API key may not), and once it has run, it is answered
+here whatever happens: as the general executor answers a failure, through the schema's own
+error processing and masking. A mutation's work is the same function either way
+(`service.graphql.mutations.MUTATIONS`): only the executor's per-field machinery is skipped,
+which is most of a write's CPU outside the database (bench/README.md).
+
+Differential tests (`tests/api/test_prepared.py`) send the page's and the editor's documents,
+hand-written ones and documents generated from the schema through both paths, and require
+identical bytes; for mutations, with every outcome of the use case (each result, each refusal,
+an unreachable database, a crash). The page's list costs 81% more instructions without a plan
+(`python -m bench.instructions`; bench/README.md).
 """
 
 from __future__ import annotations
@@ -36,7 +45,9 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLEnumType,
     GraphQLError,
+    GraphQLField,
     GraphQLIncludeDirective,
     GraphQLList,
     GraphQLNonNull,
@@ -48,16 +59,21 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    VariableNode,
     is_abstract_type,
+    located_error,
     parse,
     specified_rules,
 )
 from graphql.execution import get_argument_values, get_directive_values, get_variable_values
 from graphql.execution.values import VariableValues
 from strawberry.schema.schema import validate_document
+from strawberry.types.arguments import convert_arguments
 
 from service.domain.limits import GRAPHQL_MAX_TOKENS
-from service.graphql.schema import Schema, operation_label
+from service.graphql.context import Context
+from service.graphql.mutations import MUTATIONS
+from service.graphql.schema import Schema, mask_error, operation_label
 from service.graphql.types import ApiKey
 from service.observability.metrics import Metrics
 
@@ -122,12 +138,27 @@ class QueryPlan:
     root: tuple[tuple[str, KeysPlan | None], ...]  # None: `__typename`
 
 
+@dataclass(frozen=True)
+class MutationPlan:
+    """A mutation's response: its one root key, the field's node (its arguments, and where an
+    error is located), and how each object its result may be is rendered, by type name."""
+
+    response_key: str
+    field_name: str
+    node: FieldNode
+    field: GraphQLField
+    results: dict[str, ObjectPlan]
+
+
 @dataclass
 class _Document:
     operation: OperationDefinitionNode
     fragments: dict[str, FragmentDefinitionNode]
     label: str
-    plans: dict[tuple[tuple[str, Any], ...], QueryPlan | None]
+    plans: dict[tuple[tuple[str, Any], ...], QueryPlan | MutationPlan | None]
+    # The variables a plan depends on: all of a query's (its arguments are in the plan); a
+    # mutation's in `@skip`/`@include` only (its arguments are read per request).
+    planned_from: frozenset[str] | None = None
 
 
 class PreparedQueries:
@@ -136,13 +167,15 @@ class PreparedQueries:
         self._rules = (*specified_rules, *schema.extra_rules)
         self._metrics = metrics
         self._documents: OrderedDict[tuple[str, str | None], _Document | None] = OrderedDict()
-        query_type = self._schema.query_type
-        assert query_type is not None
+        self._strawberry = schema
+        query_type, mutation_type = self._schema.query_type, self._schema.mutation_type
+        assert query_type is not None and mutation_type is not None
         self._query_type = query_type
+        self._mutation_type = mutation_type
 
     def plan(
         self, query: str, operation_name: str | None, variables: Mapping[str, Any] | None
-    ) -> tuple[QueryPlan, str] | None:
+    ) -> tuple[QueryPlan | MutationPlan, str, VariableValues | None] | None:
         """The plan for this request and its operation's label; None: the general executor's."""
         key = (query, operation_name)
         if key in self._documents:
@@ -159,7 +192,10 @@ class PreparedQueries:
             return None
         try:
             values = self._variables(prepared, variables)
-            memo = tuple(sorted(values.coerced.items())) if values is not None else ()
+            coerced = values.coerced if values is not None else {}
+            if prepared.planned_from is not None:
+                coerced = {k: v for k, v in coerced.items() if k in prepared.planned_from}
+            memo = tuple(sorted(coerced.items()))
             hash(memo)
         except (Unprepared, TypeError):
             return None
@@ -171,7 +207,7 @@ class PreparedQueries:
             except Unprepared:
                 prepared.plans[memo] = None
         found = prepared.plans[memo]
-        return None if found is None else (found, prepared.label)
+        return None if found is None else (found, prepared.label, values)
 
     async def answer(
         self,
@@ -199,6 +235,44 @@ class PreparedQueries:
             self._metrics.operation_done(label, False, time.perf_counter() - started)
         return body
 
+    async def mutate(
+        self, plan: MutationPlan, label: str, context: Context, variables: VariableValues | None
+    ) -> bytes:
+        """The encoded response of the mutation, run here. Raises `Unprepared`, before anything
+        runs, when its arguments are the general executor's to refuse; once it has run, its
+        answer is this one, a failure included."""
+        started = time.perf_counter()
+        try:
+            raw = get_argument_values(plan.field, plan.node, variables)
+        except GraphQLError:
+            raise Unprepared from None
+        definition = plan.field.extensions["strawberry-definition"]
+        arguments = convert_arguments(
+            raw,
+            definition.arguments,
+            scalar_registry=self._strawberry.schema_converter.scalar_registry,
+            config=self._strawberry.config,
+        )
+        try:
+            result = await MUTATIONS[plan.field_name](context, arguments["input"])
+            data: Any = {
+                plan.response_key: plan.results[type(result).__strawberry_definition__.name].render(
+                    result
+                )
+            }
+            body = orjson.dumps({"data": data})
+            failed = False
+        except Exception as exc:
+            # As the executor does: the error located at the field, processed (logged) by the
+            # schema and masked as the schema masks it; the null result nulls `data`.
+            error = located_error(exc, [plan.node], [plan.response_key])
+            self._strawberry.process_errors([error])
+            body = orjson.dumps({"data": None, "errors": [mask_error(error).formatted]})
+            failed = True
+        if self._metrics is not None:
+            self._metrics.operation_done(label, failed, time.perf_counter() - started)
+        return body
+
     # -- preparing a document ------------------------------------------------------------------
 
     def _prepare(self, query: str, operation_name: str | None) -> _Document | None:
@@ -211,19 +285,29 @@ class PreparedQueries:
             chosen = operations if len(operations) == 1 else []
         else:
             chosen = [o for o in operations if o.name and o.name.value == operation_name]
-        if len(chosen) != 1 or chosen[0].operation is not OperationType.QUERY:
+        if len(chosen) != 1:
             return None
+        operation = chosen[0]
         fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
         # Before validation, which costs more than all the rest: a document this path would
         # refuse anyway is validated once, by the general executor, not twice.
-        if not _root_fields(chosen[0].selection_set, fragments) <= _PREPARABLE_ROOT_FIELDS:
+        root_fields = _root_fields(operation.selection_set, fragments)
+        if operation.operation is OperationType.QUERY:
+            if not root_fields <= _PREPARABLE_ROOT_FIELDS:
+                return None
+            planned_from = None
+        elif operation.operation is OperationType.MUTATION:
+            if len(root_fields) != 1 or not root_fields <= MUTATIONS.keys():
+                return None
+            planned_from = _directive_variables(document)
+        else:
             return None
         if validate_document(self._schema, document, self._rules):
             return None
-        label = operation_label(chosen[0].operation.value, document)
-        return _Document(chosen[0], fragments, label, {})
+        label = operation_label(operation.operation.value, document)
+        return _Document(operation, fragments, label, {}, planned_from)
 
     def _variables(
         self, prepared: _Document, raw: Mapping[str, Any] | None
@@ -236,8 +320,12 @@ class PreparedQueries:
             raise Unprepared
         return coerced
 
-    def _plan(self, prepared: _Document, variables: VariableValues | None) -> QueryPlan:
+    def _plan(
+        self, prepared: _Document, variables: VariableValues | None
+    ) -> QueryPlan | MutationPlan:
         collect = _Collector(self._schema, prepared.fragments, variables)
+        if prepared.operation.operation is OperationType.MUTATION:
+            return self._mutation_plan(prepared, collect)
         root: list[tuple[str, KeysPlan | None]] = []
         for response_key, nodes in collect.fields(self._query_type, [prepared.operation]).items():
             name = nodes[0].name.value
@@ -255,6 +343,24 @@ class PreparedQueries:
             else:
                 raise Unprepared
         return QueryPlan(tuple(root))
+
+    def _mutation_plan(self, prepared: _Document, collect: _Collector) -> MutationPlan:
+        selected = collect.fields(self._mutation_type, [prepared.operation])
+        if len(selected) != 1:
+            raise Unprepared  # one mutation per request, and no `__typename` beside it
+        ((response_key, nodes),) = selected.items()
+        name = nodes[0].name.value
+        if name not in MUTATIONS or len(nodes) != 1:
+            raise Unprepared
+        field = self._mutation_type.fields[name]
+        # Type!: a non-null union of objects (a null result is the executor's to report).
+        if not isinstance(field.type, GraphQLNonNull) or not is_abstract_type(field.type.of_type):
+            raise Unprepared
+        results = {
+            member.name: self._object_plan(member, nodes, collect)
+            for member in self._schema.get_possible_types(field.type.of_type)
+        }
+        return MutationPlan(response_key, name, nodes[0], field, results)
 
     def _list_item_plan(
         self, type_: Any, nodes: list[FieldNode], collect: _Collector
@@ -283,7 +389,7 @@ class PreparedQueries:
             attribute = definition.python_name
             non_null = isinstance(field.type, GraphQLNonNull)
             inner = field.type.of_type if non_null else field.type
-            if isinstance(inner, GraphQLScalarType):
+            if isinstance(inner, GraphQLScalarType | GraphQLEnumType):
                 serialize: Serializer = inner.serialize
             elif isinstance(inner, GraphQLObjectType):
                 serialize = self._object_plan(inner, field_nodes, collect).render
@@ -297,6 +403,21 @@ class PreparedQueries:
                 raise Unprepared
             fields.append((response_key, _field(attribute, serialize, non_null)))
         return ObjectPlan(tuple(fields))
+
+
+def _directive_variables(document: Any) -> frozenset[str]:
+    """The variables a document's `@skip` and `@include` (any directive's arguments) read."""
+    names: set[str] = set()
+    pending = [d.selection_set for d in document.definitions if hasattr(d, "selection_set")]
+    while pending:
+        for selection in pending.pop().selections:
+            for directive in selection.directives or ():
+                for argument in directive.arguments or ():
+                    if isinstance(argument.value, VariableNode):
+                        names.add(argument.value.name.value)
+            if getattr(selection, "selection_set", None) is not None:
+                pending.append(selection.selection_set)
+    return frozenset(names)
 
 
 def _each(serialize: Serializer) -> Serializer:

@@ -119,6 +119,19 @@ class MaskInternalErrors(MaskErrors):
         return super().anonymise_error(error)
 
 
+def _masking() -> MaskInternalErrors:
+    return MaskInternalErrors(should_mask_error=should_mask, error_message="Internal server error.")
+
+
+_MASK = _masking()
+
+
+def mask_error(error: GraphQLError) -> GraphQLError:
+    """An error as the schema's masking extension answers it (for answers built outside the
+    executor, `service.graphql.prepared`)."""
+    return _MASK.anonymise_error(error) if _MASK.should_mask_error(error) else error
+
+
 class Schema(strawberry.Schema):
     """The schema, with the validation rules it adds to GraphQL's own (its limits), so that
     whatever else validates a document against it applies the same ones."""
@@ -159,9 +172,7 @@ def build_schema(*, production: bool = False, metrics: Metrics | None = None) ->
         query=Query,
         mutation=Mutation,
         extensions=[
-            lambda: MaskInternalErrors(
-                should_mask_error=should_mask, error_message="Internal server error."
-            ),
+            _masking,
             lambda: MaxTokensLimiter(max_token_count=GRAPHQL_MAX_TOKENS),
             lambda: ParserCache(maxsize=256),
             # The rules list is built once: the validation cache keys on it (strawberry#4635).

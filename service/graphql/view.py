@@ -28,7 +28,7 @@ from service.domain.run_commands import RunCommands
 from service.domain.usage import Use
 from service.domain.verdicts import OUT_OF_SCOPE, Refusal
 from service.graphql.context import Context
-from service.graphql.prepared import PreparedQueries, Unprepared
+from service.graphql.prepared import MutationPlan, PreparedQueries, Unprepared
 from service.graphql.schema import Schema
 from service.graphql.types import ApiKey
 from service.observability.metrics import Metrics
@@ -150,7 +150,16 @@ class GraphQLView(GraphQL[Context, None]):
         if found is None:
             return None
         context = await self.get_context(request, Response())
-        plan, label = found
+        plan, label, values = found
+        if isinstance(plan, MutationPlan):
+            if request.state.principal.read_only:
+                return None  # strawberry words the refusal
+            try:
+                body = await self.prepared.mutate(plan, label, context, values)
+            except Unprepared:
+                return None
+            request.state.graphql_operation = label
+            return body
 
         async def load_keys(usable_for: str | None) -> Sequence[ApiKey]:
             actor = context.actor()

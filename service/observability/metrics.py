@@ -80,7 +80,9 @@ class TalliedCounter:
     increment, and the samples are made when `/metrics` is scraped (a custom collector).
     prometheus-client's own `Counter` takes a lock and three Python calls per increment, which
     cost as much as a whole cached verification. Same samples as a `Counter` with the same
-    name and labels (`_total`, `_created`); a test holds them equal."""
+    name and labels (`_total`, `_created`); a test holds them equal. With `TalliedHistogram`,
+    it saves 4.6% of a verification's instructions and 3.5% of a key list's against
+    prometheus-client's children (`python -m bench.instructions`; bench/README.md)."""
 
     def __init__(
         self,

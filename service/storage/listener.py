@@ -190,7 +190,12 @@ class KeyChangeListener:
                 connection = await asyncpg.connect(
                     self._dsn,
                     timeout=_CONNECT_SECONDS,
-                    server_settings={"application_name": LISTENER_NAME},
+                    # An acknowledgement is a NOTIFY, so a commit: one that nobody needs after
+                    # a crash, so it need not wait for the disk.
+                    server_settings={
+                        "application_name": LISTENER_NAME,
+                        "synchronous_commit": "off",
+                    },
                 )
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
                 logger.warning("Key change listener cannot connect; cache off", exc_info=True)

@@ -102,7 +102,9 @@ class HotRoutes:
     an empty request; these endpoints are plain ASGI applications that handle their own errors,
     so they need none of it. Everything else, and these paths with any other method, goes through
     the full application. (Its outer layers, the request observer, CORS and Starlette's
-    server-error middleware, wrap both alike.)
+    server-error middleware, wrap both alike.) Against Starlette's router it saves 13.5% of a
+    verification's instructions and 3.5% of a key list's (`python -m bench.instructions`;
+    bench/README.md).
     """
 
     def __init__(self, app: ASGIApp, routes: dict[tuple[str, str], ASGIApp]) -> None:

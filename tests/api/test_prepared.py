@@ -24,6 +24,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.applications import Starlette
 
+from service.cases.keys import KeyService
+from service.domain import errors
+from service.domain.audit import Actor
 from service.graphql import prepared
 from service.graphql.prepared import PreparedQueries
 from service.graphql.schema import build_schema, sdl
@@ -65,14 +68,16 @@ class Twice:
         self.api = api
         self.patch = patch
         self.plans_answered = 0
-        original = PreparedQueries.answer
+        for method in ("answer", "mutate"):
+            patch.setattr(PreparedQueries, method, self._counted(getattr(PreparedQueries, method)))
 
+    def _counted(self, original: Any) -> Any:
         async def counted(prepared: PreparedQueries, *args: Any) -> bytes:
-            body = await original(prepared, *args)
+            body: bytes = await original(prepared, *args)
             self.plans_answered += 1
             return body
 
-        patch.setattr(PreparedQueries, "answer", counted)
+        return counted
 
     async def send(self, body: Any, headers: dict[str, str]) -> str:
         response = await self.api.client.post("/graphql", json=body, headers=headers)
@@ -228,7 +233,8 @@ HAND_WRITTEN = [
     ("{ apiKeys { id name: description name } }", None, False),
     ("{ apiKeys { id } ", None, False),
     ("subscription { apiKeys { id } }", None, False),
-    ('mutation { createApiKey(input: {name: ""}) { __typename } }', None, False),
+    # A mutation refused by its use case (an empty name): the same refusal either way.
+    ('mutation { createApiKey(input: {name: ""}) { __typename } }', None, True),
     ("{ apiKeyEvents(first: 1) { edges { node { kind } } } }", None, False),
     # The editor's dropdown for one workflow, and a key's scope.
     ('{ apiKeys(usableFor: "deploy") { id name isDefault } }', None, True),
@@ -396,7 +402,8 @@ def test_some_generated_documents_are_served_by_plans() -> None:
 @pytest.mark.parametrize(
     "query",
     [
-        CREATE,
+        'mutation { createApiKey(input: {name: "x"}) { __typename }'
+        ' deleteApiKey(input: {id: "x"}) { __typename } }',
         '{ apiKey(id: "x") { id } }',
         "query { apiKeys { id } ...F } fragment F on Query { apiKeyEvents { id } }",
         "query { ... on Query { apiKeys { id } workflowRunCommand { x } } }",
@@ -448,3 +455,168 @@ def _examples(strategy: st.SearchStrategy[Generated], count: int) -> Iterator[Ge
 
     collect()
     yield from found
+
+
+# -- mutations -----------------------------------------------------------------------------------
+
+MUTATION_FIELDS = {
+    "createApiKey": "create_key",
+    "updateApiKey": "update_key",
+    "rotateApiKey": "rotate_key",
+    "deleteApiKey": "delete_key",
+    "dismissLeak": "dismiss_leak",
+}
+# Every outcome a mutation's use case has: a result, each refusal, and each kind of failure.
+OUTCOMES: list[Any] = [
+    None,  # the key (or, for a deletion, its id)
+    errors.ValidationFailed("name", "Name cannot be empty."),
+    errors.NameTaken(),
+    errors.KeyLimitReached(5),
+    errors.NotFound(),
+    errors.NotDefaultKey(),
+    errors.DefaultKeyUndeletable(),
+    errors.Unavailable(),
+    RuntimeError("a crash whose text must not be answered"),
+]
+# Hand-written mutations using what a plan handles: aliases, fragments on the union, on an
+# interface and on members, `__typename`, `@skip`/`@include` from variables and literals,
+# literal input, enum values; with the variables each needs besides `input`.
+HAND_WRITTEN_MUTATIONS: list[tuple[str, dict[str, Any]]] = [
+    (
+        "mutation ($input: CreateApiKeyInput!) { made: createApiKey(input: $input) {"
+        " __typename ... on ApiKey { id n: name maskedKey isDefault leak { url } }"
+        " ... on UserError { code message } ... on KeyLimitReachedError { limit } } }",
+        {},
+    ),
+    (
+        "mutation ($input: UpdateApiKeyInput!, $with: Boolean!) { updateApiKey(input: $input) {"
+        " ...K ... on UserError @include(if: $with) { code } ... on ValidationError { field }"
+        " __typename @skip(if: $with) } } fragment K on ApiKey { id description workflowIds }",
+        {"with": True},
+    ),
+    (
+        "mutation ($input: UpdateApiKeyInput!, $with: Boolean!) { updateApiKey(input: $input) {"
+        " ...K ... on UserError @include(if: $with) { code } __typename @skip(if: $with) } }"
+        " fragment K on ApiKey { id description workflowIds }",
+        {"with": False},
+    ),
+    (
+        'mutation { rotateApiKey(input: {id: "k", expireOldKeyInSeconds: 60}) {'
+        " ... on RotateApiKeyResult { __typename } ... on ApiKey { id rotatedAt } } }",
+        {},
+    ),
+    (
+        "mutation M($input: DeleteApiKeyInput!) { deleteApiKey(input: $input) {"
+        " ... on DeletedApiKey { id __typename } ... on UserError { message code } } }",
+        {},
+    ),
+]
+
+
+class Outcome:
+    """Makes every use case of a mutation answer `outcome` (the same for both paths)."""
+
+    def __init__(self, patch: pytest.MonkeyPatch, stored: Any) -> None:
+        self.patch = patch
+        self.stored = stored
+        self.runs = 0
+
+    def set(self, outcome: Any) -> None:
+        async def use_case(service: KeyService, *args: Any, **kwargs: Any) -> Any:
+            self.runs += 1
+            if outcome is not None:
+                raise outcome
+            return self.stored.id if use_case.__name__ == "delete_key" else self.stored
+
+        for name in MUTATION_FIELDS.values():
+            named = functools.wraps(getattr(KeyService, name))(use_case)
+            self.patch.setattr(KeyService, name, named)
+
+
+@pytest.fixture
+async def outcome(app: Starlette, api: Api, keys: Keys) -> AsyncIterator[Outcome]:
+    actor = Actor(owner_id="alice", client_address=None, user_agent=None)
+    stored = (await app.state.keys.list_keys(actor))[2]  # scoped, used, with a description
+    with pytest.MonkeyPatch.context() as patch:
+        yield Outcome(patch, stored)
+
+
+def _input_for(query: str) -> dict[str, Any]:
+    field = re.search(r"(\w+)\(input", query)
+    assert field is not None, query
+    return {
+        "createApiKey": {"name": "made", "description": None},
+        "updateApiKey": {"id": "k", "name": "renamed", "workflowIds": ["deploy"]},
+        "rotateApiKey": {"id": "k"},
+        "deleteApiKey": {"id": "k"},
+        "dismissLeak": {"id": "k"},
+    }[field.group(1)]
+
+
+async def test_mutations_are_answered_by_plans_identically(
+    twice: Twice, keys: Keys, outcome: Outcome, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each of the page's mutations, and hand-written ones, with every outcome of its use case:
+    the prepared path runs the use case once and answers byte for byte as strawberry does,
+    failures (masked, or UNAVAILABLE) included, and logs a crash as strawberry does."""
+    documents = page_documents()
+    page = [
+        (documents[name], {})
+        for name in ("CREATE_KEY", "UPDATE_KEY", "ROTATE_KEY", "DELETE_KEY", "DISMISS_LEAK")
+    ]
+    for query, variables in page + HAND_WRITTEN_MUTATIONS:
+        body = {"query": query, "variables": {"input": _input_for(query), **variables}}
+        if "input:" in query and "$input" not in query:
+            body["variables"] = variables
+        for each in OUTCOMES:
+            outcome.set(each)
+            before_runs = outcome.runs
+            caplog.clear()
+            result = await twice.compare(body, keys.session)
+            assert result.served_by_plan, (query, each)
+            assert outcome.runs == before_runs + 2, (query, each)  # once per path
+            assert result.prepared == result.general, (query, each)
+            if isinstance(each, RuntimeError):
+                crashes = [r for r in caplog.records if r.getMessage().startswith("Unexpected")]
+                assert len(crashes) == 2 and crashes[0].exc_info is not None
+                assert "a crash whose text" not in result.prepared
+            if isinstance(each, errors.Unavailable):
+                assert '"code":"UNAVAILABLE"' in result.prepared
+
+
+async def test_mutations_a_plan_does_not_serve(twice: Twice, keys: Keys, outcome: Outcome) -> None:
+    """An API key (read-only), variables that do not coerce, an unknown operation, two
+    mutations in one document, a revealed `key`: strawberry answers, and the use case runs
+    only where strawberry runs it."""
+    outcome.set(None)
+    create = page_documents()["CREATE_KEY"]
+    cases: list[tuple[Any, dict[str, str], int]] = [
+        ({"query": create, "variables": {"input": {"name": "x"}}}, keys.api_key, 0),
+        ({"query": create, "variables": {"input": {"name": 3}}}, keys.session, 0),
+        ({"query": create, "variables": {}}, keys.session, 0),
+        (
+            {"query": create, "variables": {"input": {"name": "x"}}, "operationName": "B"},
+            keys.session,
+            0,
+        ),
+        ({"query": create, "variables": {"input": {"name": "x"}}}, {}, 0),
+        (
+            {
+                "query": 'mutation { a: createApiKey(input: {name: "x"}) { __typename }'
+                ' b: createApiKey(input: {name: "y"}) { __typename } }'
+            },
+            keys.session,
+            4,
+        ),
+        (
+            {"query": 'mutation { createApiKey(input: {name: "x"}) { ... on ApiKey { key } } }'},
+            keys.session,
+            2,
+        ),
+    ]
+    for body, headers, runs in cases:
+        before = outcome.runs
+        result = await twice.compare(body, headers)
+        assert not result.served_by_plan
+        assert result.prepared == result.general, body
+        assert outcome.runs == before + runs, body
