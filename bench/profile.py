@@ -40,45 +40,44 @@ CATEGORIES = (
     ("asyncio + uvloop (the event loop itself)", "asyncio/"),
 )
 # `KeyRepository.locked` split by what it was calling: (part, callee name fragments).
-_LOCK_STEP = "owner lock: BEGIN, upsert, FOR UPDATE, COMMIT"
+_LOCK_STEP = "owner lock: BEGIN, lock, COMMIT"
 _LOCK_PARTS = (
     ("owner lock: BEGIN", ("__aenter__", "in_transaction")),
-    (
-        "owner lock: owner row upsert (ORM bulk_create)",
-        ("BulkCreate", "bulk_create", "Model.__init__"),
-    ),
-    ("owner lock: SELECT ... FOR UPDATE (ORM get)", ("QuerySet", "select_for_update", "get")),
     ("owner lock: COMMIT", ("__aexit__",)),
 )
 # The steps of a write (create, rename, rotate, delete, first visit), each named by the
 # service's functions that make it, as (step, function, file): a sample is charged to the
 # step of the frame nearest the leaf that is one of them. So the key row's INSERT is "key row
-# insert" down to asyncpg, and "owner lock" is what `KeyRepository.locked` spends itself: BEGIN,
-# the owner row's upsert and SELECT ... FOR UPDATE, COMMIT. What no step claims is charged to
-# its library (strawberry, uvicorn, ...), as in the summary by library.
+# insert" down to asyncpg, and "owner lock" is what `KeyRepository.locked` spends itself: BEGIN
+# and COMMIT (the lock statement and the owner's keys are `_lock`). What no step claims is
+# charged to its library (strawberry, uvicorn, ...), as in the summary by library.
 WRITE_STEPS = (
-    ("listener: pg_stat_activity look-up + ack wait", "committed", "service/storage/listener.py"),
+    ("listener: ack wait", "committed", "service/storage/listener.py"),
     ("listener: hearing, acknowledging", "_on_change", "service/storage/listener.py"),
     ("listener: hearing, acknowledging", "_on_ack", "service/storage/listener.py"),
     ("listener: hearing, acknowledging", "_on_lists", "service/storage/listener.py"),
     ("listener: hearing, acknowledging", "_keep", "service/storage/listener.py"),
-    ("announce: 2 NOTIFYs", "_changing", "service/storage/owner.py"),
-    ("audit row insert", "insert_event", "service/storage/rows.py"),
+    ("announce: NOTIFYs of a change without an audit row", "finish", "service/storage/owner.py"),
+    ("audit row + its NOTIFYs (one statement)", "record_event", "service/storage/owner.py"),
     ("crypto: key generation, HMAC, AES-GCM", "issue", "service/domain/vault.py"),
-    ("key row insert (ORM create)", "insert", "service/storage/owner.py"),
-    ("key row update (ORM get_or_none + save)", "update", "service/storage/owner.py"),
-    ("key row delete (ORM)", "delete", "service/storage/owner.py"),
-    ("retired secret (ORM create + delete)", "retire_secret", "service/storage/owner.py"),
-    ("owner's keys read (ORM)", "keys", "service/storage/owner.py"),
-    ("name check (ORM exists)", "name_in_use", "service/storage/owner.py"),
+    ("key row insert (one INSERT)", "insert", "service/storage/owner.py"),
+    ("key row update (one UPDATE ... RETURNING)", "update", "service/storage/owner.py"),
+    ("key row delete (one DELETE)", "delete", "service/storage/owner.py"),
+    ("retired secret", "retire_secret", "service/storage/owner.py"),
+    (
+        "owner lock: lock row, owner's keys (SELECT ... FOR UPDATE, SELECT)",
+        "_lock",
+        "service/storage/repository.py",
+    ),
     ("first visit's list (raw SQL)", "list_keys", "service/storage/repository.py"),
     (_LOCK_STEP, "locked", "service/storage/repository.py"),
-    ("rows into records", "stored", "service/storage/rows.py"),
-    ("answer's fields (ApiKey.of, resolvers)", "", "service/graphql/types.py"),
+    ("rows into records", "stored_row", "service/storage/rows.py"),
+    ("answer's fields (ApiKey.of)", "", "service/graphql/types.py"),
     ("use case (service/cases/keys.py itself)", "", "service/cases/keys.py"),
     ("session token (PyJWT)", "authenticate", "service/web/auth.py"),
     ("request log, metrics", "", "service/observability/"),
-    ("prepared plan (first visit's list)", "", "service/graphql/prepared.py"),
+    ("prepared plan: arguments in, answer out", "", "service/graphql/prepared.py"),
+    ("request body, context", "", "service/graphql/view.py"),
 )
 # Libraries charged within a step, and what no step claims.
 _STEP_LIBRARIES = (
@@ -218,7 +217,7 @@ def write_step(frames: list[str]) -> str | None:
 
 
 def _lock_part(callees: list[str]) -> str:
-    """What the owner's locked transaction was doing: BEGIN, the upsert, the lock, COMMIT."""
+    """What the owner's locked transaction was doing: BEGIN or COMMIT."""
     if not callees:
         return "owner lock: the repository's own code"  # its token, its error translation
     callee = callees[0].partition(" (")[0]
