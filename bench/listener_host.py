@@ -9,6 +9,11 @@ process does (it serves no HTTP, and makes no change of its own). One asyncio lo
 listener that acknowledges late because its process is short of CPU measures this simulation,
 not PostgreSQL, and the lag says when that happens.
 
+With `--deaf`, each is instead a bare connection listening on the same two channels, under
+another name (`DEAF_NAME`), that forgets what it hears in caches of its own and acknowledges
+nothing: no writer counts or waits for it. What PostgreSQL and the helpers spend then is the
+floor of any acknowledgement protocol, the cost of delivering every change to N sessions.
+
 Prints `ready` once every listener is connected; then, on stdin: `report` (one JSON line: the
 loop's lag percentiles since the last report, CPU seconds so far), `quit`.
 """
@@ -21,13 +26,22 @@ import contextlib
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+
+import asyncpg
 
 from service.storage.caches import KeyLists, Lease, VerifiedKeys
 from service.storage.listener import KeyChangeListener
+from service.storage.notifications import (
+    KEY_CHANGES_CHANNEL,
+    KEY_LISTS_CHANNEL,
+    parse_change,
+    parse_lists,
+)
 
 CACHE_SECONDS = 60.0  # the service's default APIKEYS_VERIFY_CACHE_SECONDS
 _TICK = 0.01  # the lag probe's sleep
+DEAF_NAME = "apikeys-bench-deaf"  # a deaf listener's session: no writer waits for it
 
 
 def listener(dsn: str) -> KeyChangeListener:
@@ -37,8 +51,47 @@ def listener(dsn: str) -> KeyChangeListener:
     )
 
 
-async def host(dsn: str, count: int) -> None:
-    listeners = [listener(dsn) for _ in range(count)]
+class DeafListener:
+    """Hears and forgets like a listener, acknowledges nothing, and is not counted by writers."""
+
+    def __init__(self, dsn: str) -> None:
+        self._dsn = dsn
+        lease = Lease()
+        lease.renew(float("inf"), 0.0)
+        self._keys = VerifiedKeys(CACHE_SECONDS, lease)
+        self._lists = KeyLists(CACHE_SECONDS, lease)
+        self.connected = asyncio.Event()
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[DeafListener]:
+        connection = await asyncpg.connect(
+            self._dsn, server_settings={"application_name": DEAF_NAME}
+        )
+        try:
+            await connection.add_listener(KEY_CHANGES_CHANNEL, self._on_change)
+            await connection.add_listener(KEY_LISTS_CHANNEL, self._on_lists)
+            self.connected.set()
+            yield self
+        finally:
+            await connection.close()
+
+    def _on_change(self, connection: object, pid: int, channel: str, payload: str) -> None:
+        self._keys.invalidate(parse_change(payload)[1])
+
+    def _on_lists(self, connection: object, pid: int, channel: str, payload: str) -> None:
+        owners = parse_lists(payload)
+        if owners is None:
+            self._lists.clear()
+        else:
+            self._lists.invalidate(owners)
+
+
+async def host(dsn: str, count: int, deaf: bool = False) -> None:
+    listeners: list[KeyChangeListener] | list[DeafListener]
+    if deaf:
+        listeners = [DeafListener(dsn) for _ in range(count)]
+    else:
+        listeners = [listener(dsn) for _ in range(count)]
     lags: list[float] = []
 
     async def probe() -> None:
@@ -84,10 +137,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.listener_host")
     parser.add_argument("--dsn", required=True)
     parser.add_argument("--count", type=int, required=True)
+    parser.add_argument("--deaf", action="store_true", help="listeners that acknowledge nothing")
     args = parser.parse_args(argv)
     import uvloop
 
-    uvloop.run(host(args.dsn, args.count))
+    uvloop.run(host(args.dsn, args.count, args.deaf))
     return 0
 
 
