@@ -44,28 +44,22 @@ import orjson
 from graphql import (
     FieldNode,
     FragmentDefinitionNode,
-    FragmentSpreadNode,
     GraphQLEnumType,
     GraphQLError,
     GraphQLField,
-    GraphQLIncludeDirective,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLScalarType,
     GraphQLSchema,
-    GraphQLSkipDirective,
-    InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
-    SelectionSetNode,
-    VariableNode,
     is_abstract_type,
     located_error,
     parse,
     specified_rules,
 )
-from graphql.execution import get_argument_values, get_directive_values, get_variable_values
+from graphql.execution import get_argument_values, get_variable_values
 from graphql.execution.values import VariableValues
 from strawberry.schema.schema import validate_document
 from strawberry.types.arguments import convert_arguments
@@ -74,6 +68,12 @@ from service.domain.limits import GRAPHQL_MAX_TOKENS
 from service.graphql.context import Context
 from service.graphql.mutations import MUTATIONS
 from service.graphql.schema import Schema, mask_error, operation_label
+from service.graphql.selections import (
+    Collector,
+    Unprepared,
+    directive_variables,
+    root_field_names,
+)
 from service.graphql.types import ApiKey
 from service.observability.metrics import Metrics
 
@@ -82,31 +82,6 @@ _MAX_PLANS_PER_DOCUMENT = 8  # one per combination of its @skip/@include variabl
 
 
 _PREPARABLE_ROOT_FIELDS = frozenset({"apiKeys", "__typename"})
-
-
-def _root_fields(
-    selections: SelectionSetNode, fragments: Mapping[str, FragmentDefinitionNode]
-) -> set[str]:
-    """The names of the fields an operation selects at its root, through its fragments (of a
-    document not yet validated: a fragment that is missing or spreads itself adds nothing)."""
-    names: set[str] = set()
-    pending, spread = [selections], set()
-    while pending:
-        for selection in pending.pop().selections:
-            if isinstance(selection, FieldNode):
-                names.add(selection.name.value)
-            elif isinstance(selection, InlineFragmentNode):
-                pending.append(selection.selection_set)
-            elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                if name not in spread and name in fragments:
-                    spread.add(name)
-                    pending.append(fragments[name].selection_set)
-    return names
-
-
-class Unprepared(Exception):
-    """This document, or this request, is for the general executor."""
 
 
 # How to turn one value into its JSON form: a scalar's `serialize`, or a nested object's plan.
@@ -293,7 +268,7 @@ class PreparedQueries:
         }
         # Before validation, which costs more than all the rest: a document this path would
         # refuse anyway is validated once, by the general executor, not twice.
-        root_fields = _root_fields(operation.selection_set, fragments)
+        root_fields = root_field_names(operation.selection_set, fragments)
         if operation.operation is OperationType.QUERY:
             if not root_fields <= _PREPARABLE_ROOT_FIELDS:
                 return None
@@ -301,7 +276,7 @@ class PreparedQueries:
         elif operation.operation is OperationType.MUTATION:
             if len(root_fields) != 1 or not root_fields <= MUTATIONS.keys():
                 return None
-            planned_from = _directive_variables(document)
+            planned_from = directive_variables(document)
         else:
             return None
         if validate_document(self._schema, document, self._rules):
@@ -323,7 +298,7 @@ class PreparedQueries:
     def _plan(
         self, prepared: _Document, variables: VariableValues | None
     ) -> QueryPlan | MutationPlan:
-        collect = _Collector(self._schema, prepared.fragments, variables)
+        collect = Collector(self._schema, prepared.fragments, variables)
         if prepared.operation.operation is OperationType.MUTATION:
             return self._mutation_plan(prepared, collect)
         root: list[tuple[str, KeysPlan | None]] = []
@@ -344,7 +319,7 @@ class PreparedQueries:
                 raise Unprepared
         return QueryPlan(tuple(root))
 
-    def _mutation_plan(self, prepared: _Document, collect: _Collector) -> MutationPlan:
+    def _mutation_plan(self, prepared: _Document, collect: Collector) -> MutationPlan:
         selected = collect.fields(self._mutation_type, [prepared.operation])
         if len(selected) != 1:
             raise Unprepared  # one mutation per request, and no `__typename` beside it
@@ -362,9 +337,7 @@ class PreparedQueries:
         }
         return MutationPlan(response_key, name, nodes[0], field, results)
 
-    def _list_item_plan(
-        self, type_: Any, nodes: list[FieldNode], collect: _Collector
-    ) -> ObjectPlan:
+    def _list_item_plan(self, type_: Any, nodes: list[FieldNode], collect: Collector) -> ObjectPlan:
         # [ApiKey!]!: a non-null list of non-null objects.
         if not isinstance(type_, GraphQLNonNull) or not isinstance(type_.of_type, GraphQLList):
             raise Unprepared
@@ -374,7 +347,7 @@ class PreparedQueries:
         return self._object_plan(item.of_type, nodes, collect)
 
     def _object_plan(
-        self, object_type: GraphQLObjectType, nodes: list[FieldNode], collect: _Collector
+        self, object_type: GraphQLObjectType, nodes: list[FieldNode], collect: Collector
     ) -> ObjectPlan:
         fields: list[tuple[str, Callable[[Any], Any]]] = []
         for response_key, field_nodes in collect.fields(object_type, nodes).items():
@@ -405,21 +378,6 @@ class PreparedQueries:
         return ObjectPlan(tuple(fields))
 
 
-def _directive_variables(document: Any) -> frozenset[str]:
-    """The variables a document's `@skip` and `@include` (any directive's arguments) read."""
-    names: set[str] = set()
-    pending = [d.selection_set for d in document.definitions if hasattr(d, "selection_set")]
-    while pending:
-        for selection in pending.pop().selections:
-            for directive in selection.directives or ():
-                for argument in directive.arguments or ():
-                    if isinstance(argument.value, VariableNode):
-                        names.add(argument.value.name.value)
-            if getattr(selection, "selection_set", None) is not None:
-                pending.append(selection.selection_set)
-    return frozenset(names)
-
-
 def _each(serialize: Serializer) -> Serializer:
     """A list of non-null scalars: each item serialized (a null item is the schema broken)."""
 
@@ -446,78 +404,3 @@ def _field(attribute: str, serialize: Serializer, non_null: bool) -> Callable[[A
         return serialize(value)
 
     return produce
-
-
-class _Collector:
-    """GraphQL's CollectFields (spec 6.3.2) over one operation, for the selections this path
-    prepares: fields, inline fragments and fragment spreads, with `@skip` and `@include`. Any
-    other directive leaves the document to the general executor."""
-
-    def __init__(
-        self,
-        schema: GraphQLSchema,
-        fragments: dict[str, FragmentDefinitionNode],
-        variables: VariableValues | None,
-    ) -> None:
-        self._schema = schema
-        self._fragments = fragments
-        self._variables = variables
-
-    def fields(
-        self, runtime_type: GraphQLObjectType, parents: list[Any]
-    ) -> dict[str, list[FieldNode]]:
-        """The fields selected on `runtime_type` by the selection sets of `parents` (the
-        operation, or every node of one merged field), by response key in first-seen order."""
-        grouped: dict[str, list[FieldNode]] = {}
-        visited: set[str] = set()
-        for parent in parents:
-            if parent.selection_set is not None:
-                self._collect(runtime_type, parent.selection_set, grouped, visited)
-        return grouped
-
-    def _collect(
-        self,
-        runtime_type: GraphQLObjectType,
-        selection_set: SelectionSetNode,
-        grouped: dict[str, list[FieldNode]],
-        visited: set[str],
-    ) -> None:
-        for selection in selection_set.selections:
-            if not self._included(selection):
-                continue
-            if isinstance(selection, FieldNode):
-                key = selection.alias.value if selection.alias else selection.name.value
-                grouped.setdefault(key, []).append(selection)
-            elif isinstance(selection, InlineFragmentNode):
-                condition = selection.type_condition
-                if condition is None or self._applies(condition.name.value, runtime_type):
-                    self._collect(runtime_type, selection.selection_set, grouped, visited)
-            elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                if name in visited:
-                    continue
-                visited.add(name)
-                fragment = self._fragments[name]
-                if self._applies(fragment.type_condition.name.value, runtime_type):
-                    self._collect(runtime_type, fragment.selection_set, grouped, visited)
-            else:
-                raise Unprepared
-
-    def _included(self, selection: Any) -> bool:
-        for directive in selection.directives or ():
-            if directive.name.value not in ("skip", "include"):
-                raise Unprepared
-        try:
-            skip = get_directive_values(GraphQLSkipDirective, selection, self._variables)
-            include = get_directive_values(GraphQLIncludeDirective, selection, self._variables)
-        except GraphQLError:  # e.g. null for `if: Boolean!`: the executor words the error
-            raise Unprepared from None
-        if skip is not None and skip["if"] is True:
-            return False
-        return not (include is not None and include["if"] is False)
-
-    def _applies(self, condition: str, runtime_type: GraphQLObjectType) -> bool:
-        conditional = self._schema.get_type(condition)
-        if conditional is runtime_type:
-            return True
-        return is_abstract_type(conditional) and self._schema.is_sub_type(conditional, runtime_type)

@@ -28,8 +28,9 @@ from service.domain.run_commands import RunCommands
 from service.domain.usage import Use
 from service.domain.verdicts import OUT_OF_SCOPE, Refusal
 from service.graphql.context import Context
-from service.graphql.prepared import MutationPlan, PreparedQueries, Unprepared
+from service.graphql.prepared import MutationPlan, PreparedQueries
 from service.graphql.schema import Schema
+from service.graphql.selections import Unprepared
 from service.graphql.types import ApiKey
 from service.observability.metrics import Metrics
 from service.web.answers import Answer, send_answer, too_many_failures, unavailable
