@@ -222,12 +222,15 @@ class PreparedQueries:
         except GraphQLError:
             raise Unprepared from None
         definition = plan.field.extensions["strawberry-definition"]
-        arguments = convert_arguments(
-            raw,
-            definition.arguments,
-            scalar_registry=self._strawberry.schema_converter.scalar_registry,
-            config=self._strawberry.config,
-        )
+        try:
+            arguments = convert_arguments(
+                raw,
+                definition.arguments,
+                scalar_registry=self._strawberry.schema_converter.scalar_registry,
+                config=self._strawberry.config,
+            )
+        except Exception:  # nothing has run: the executor converts it again and answers
+            raise Unprepared from None
         try:
             result = await MUTATIONS[plan.field_name](context, arguments["input"])
             data: Any = {
