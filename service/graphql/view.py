@@ -124,10 +124,10 @@ class GraphQLView(GraphQL[Context, None]):
         if request.state.principal is None:
             return None  # strawberry words the refusal
         headers = request.headers
-        # Strawberry takes any media type containing application/json; this path takes only
-        # plain application/json (with parameters), which strawberry takes too.
+        # Strawberry takes any media type containing application/json, case kept; this path
+        # takes only plain application/json (with parameters), which strawberry takes too.
         media_type = headers.get("content-type", "").partition(";")[0]
-        if media_type.strip().lower() != "application/json":
+        if media_type.strip() != "application/json":
             return None
         accept = headers.get("accept", "")
         if "multipart" in accept or "text/event-stream" in accept:
