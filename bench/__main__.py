@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -14,14 +13,11 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
-
-import asyncpg
 
 from bench import options as bench_options
 from bench import report, wrk
 from bench.databases import Database, PostgresDatabase, SqliteDatabase
-from bench.processes import can_pin
+from bench.processes import can_pin, run_command
 from bench.run import EngineBench
 from bench.seed import ServiceSecrets
 
@@ -31,10 +27,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not wrk.available():
         print("wrk not found: install it with `apt-get install wrk`", file=sys.stderr)
         return 2
-    # SIGTERM unwinds like Ctrl-C, through every cleanup below; SIGINT is set explicitly too,
-    # because a shell starts background jobs with it ignored.
-    signal.signal(signal.SIGTERM, _raise_interrupt)
-    signal.signal(signal.SIGINT, _raise_interrupt)
     started = time.monotonic()
     pin = can_pin()
     print(
@@ -81,17 +73,5 @@ def _database(engine: str, options: bench_options.Options, workdir: Path) -> Dat
     return PostgresDatabase(options.postgres_admin_url, name)
 
 
-def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 if __name__ == "__main__":
-    try:
-        raise SystemExit(main())
-    except KeyboardInterrupt:
-        print("interrupted; servers stopped and temporary data removed", file=sys.stderr)
-        raise SystemExit(130) from None
-    except (RuntimeError, OSError, asyncpg.PostgresError) as exc:
-        # Cleanup has run by now (every resource is released on the way out of main()).
-        print(f"bench failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-        raise SystemExit(1) from None
+    run_command(main)

@@ -28,7 +28,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -38,7 +37,6 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 
 import asyncpg
 
@@ -54,6 +52,7 @@ from bench.processes import (
     cpu_seconds,
     migrate,
     pinned,
+    run_command,
     service_server,
 )
 from bench.seed import ServiceSecrets, session_tokens
@@ -121,7 +120,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not wrk.available():
         print("wrk not found: install it with `apt-get install wrk`", file=sys.stderr)
         return 2
-    signal.signal(signal.SIGTERM, _raise_interrupt)
     pin = can_pin()
     print(
         f"apikeys listeners benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M UTC}; wrk"
@@ -452,13 +450,5 @@ def _mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else 0.0
 
 
-def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 if __name__ == "__main__":
-    try:
-        raise SystemExit(main())
-    except KeyboardInterrupt:
-        print("interrupted; servers stopped and temporary data removed", file=sys.stderr)
-        raise SystemExit(130) from None
+    run_command(main)

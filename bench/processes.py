@@ -11,8 +11,11 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from types import FrameType
+
+import asyncpg
 
 from bench.bare import FLOOR_PATH
 
@@ -226,3 +229,24 @@ class Server:
             except OSError:
                 pass
         return "\n".join(texts)
+
+
+def run_command(main: Callable[[], int]) -> None:
+    """Runs a bench command's `main` and exits with its status. SIGTERM and SIGINT unwind like
+    Ctrl-C, through every cleanup in `main` (SIGINT set explicitly: a shell starts background
+    jobs with it ignored); a failure that cleanup has already followed is one line, exit 1."""
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGINT, _raise_interrupt)
+    try:
+        status = main()
+    except KeyboardInterrupt:
+        print("interrupted; servers stopped and temporary data removed", file=sys.stderr)
+        raise SystemExit(130) from None
+    except (RuntimeError, OSError, asyncpg.PostgresError) as exc:
+        print(f"bench failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+    raise SystemExit(status)
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt

@@ -515,23 +515,30 @@ HAND_WRITTEN_MUTATIONS: list[tuple[str, dict[str, Any]]] = [
 
 
 class Outcome:
-    """Makes every use case of a mutation answer `outcome` (the same for both paths)."""
+    """Makes every use case of a mutation answer `outcome` (the same for both paths), and keeps
+    the arguments each call got."""
 
     def __init__(self, patch: pytest.MonkeyPatch, stored: Any) -> None:
         self.patch = patch
         self.stored = stored
-        self.runs = 0
+        self.calls: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
+
+    @property
+    def runs(self) -> int:
+        return len(self.calls)
 
     def set(self, outcome: Any) -> None:
+        for name in MUTATION_FIELDS.values():
+            self.patch.setattr(KeyService, name, self._use_case(name, outcome))
+
+    def _use_case(self, name: str, outcome: Any) -> Any:
         async def use_case(service: KeyService, *args: Any, **kwargs: Any) -> Any:
-            self.runs += 1
+            self.calls.append((name, args, kwargs))
             if outcome is not None:
                 raise outcome
-            return self.stored.id if use_case.__name__ == "delete_key" else self.stored
+            return self.stored.id if name == "delete_key" else self.stored
 
-        for name in MUTATION_FIELDS.values():
-            named = functools.wraps(getattr(KeyService, name))(use_case)
-            self.patch.setattr(KeyService, name, named)
+        return use_case
 
 
 @pytest.fixture
@@ -576,6 +583,8 @@ async def test_mutations_are_answered_by_plans_identically(
             result = await twice.compare(body, keys.session)
             assert result.served_by_plan, (query, each)
             assert outcome.runs == before_runs + 2, (query, each)  # once per path
+            # ... with the same arguments (the caller, and the input as the use case reads it)
+            assert outcome.calls[-2] == outcome.calls[-1], (query, each)
             assert result.prepared == result.general, (query, each)
             if isinstance(each, RuntimeError):
                 crashes = [r for r in caplog.records if r.getMessage().startswith("Unexpected")]
